@@ -1,0 +1,44 @@
+"""Benchmark: execute every notebook and compare time and memory with the budgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from course.notebook_run import RunResult, run_notebook
+
+NOTEBOOK_SECONDS = 20.0
+NOTEBOOK_MB = 500.0
+COURSE_SECONDS = 120.0
+
+
+def find_notebooks(root: Path, folder: str) -> list[Path]:
+    """Return ``root/folder/<id>/<id>.ipynb`` for every module, in course order."""
+    return sorted((root / folder).glob("*/*.ipynb"))
+
+
+def _row(result: RunResult, root: Path) -> str:
+    over = []
+    if result.seconds > NOTEBOOK_SECONDS:
+        over.append("time")
+    if result.peak_mb is not None and result.peak_mb > NOTEBOOK_MB:
+        over.append("memory")
+    peak = f"{result.peak_mb:7.0f}" if result.peak_mb is not None else "      ?"
+    verdict = "OVER BUDGET: " + ", ".join(over) if over else "ok"
+    name = result.path.relative_to(root).as_posix()
+    return f"{name:<48} {result.seconds:7.1f} {peak}   {verdict}"
+
+
+def bench(root: Path, folder: str = "notebooks") -> list[RunResult]:
+    """Run the notebooks in ``folder`` one by one, printing a table as they finish."""
+    print(f"{'notebook':<48} {'seconds':>7} {'peak MB':>7}   "
+          f"(budget {NOTEBOOK_SECONDS:.0f} s, {NOTEBOOK_MB:.0f} MB each)")
+    results = []
+    for path in find_notebooks(root, folder):
+        result = run_notebook(path)
+        results.append(result)
+        print(_row(result, root), flush=True)
+    total = sum(r.seconds for r in results)
+    verdict = "ok" if total <= COURSE_SECONDS else "OVER BUDGET"
+    print(f"{'whole course (' + folder + ')':<48} {total:7.1f}           "
+          f"(budget {COURSE_SECONDS:.0f} s) {verdict}")
+    return results

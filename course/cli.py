@@ -1,0 +1,64 @@
+"""The ``python -m course`` command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from course import checks
+
+
+def _digest(args: argparse.Namespace) -> int:
+    value: object = args.value
+    if not args.text:
+        try:
+            value = float(args.value)
+        except ValueError:
+            value = args.value
+    print(checks.digest(args.name, value, args.decimals))
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from course.bench import NOTEBOOK_MB, NOTEBOOK_SECONDS, bench
+
+    results = []
+    for folder in args.folders:
+        results += bench(Path(args.root).resolve(), folder)
+    over = [r for r in results if r.seconds > NOTEBOOK_SECONDS or (r.peak_mb or 0) > NOTEBOOK_MB]
+    return 1 if over and args.strict else 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from course.environment import check_environment
+
+    return 0 if check_environment() else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser for ``python -m course``."""
+    parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    digest = commands.add_parser("digest", help="digest of an answer, for a visible check")
+    digest.add_argument("name", help="the answer's variable name, e.g. precision")
+    digest.add_argument("value", help="the right answer, e.g. 0.712 or B")
+    digest.add_argument("--decimals", type=int, default=2)
+    digest.add_argument("--text", action="store_true", help="treat the value as text")
+    digest.set_defaults(run=_digest)
+
+    bench = commands.add_parser("bench", help="time every notebook against the budgets")
+    bench.add_argument("folders", nargs="*", default=["solutions", "notebooks"])
+    bench.add_argument("--root", default=".")
+    bench.add_argument("--strict", action="store_true", help="exit 1 if a budget is exceeded")
+    bench.set_defaults(run=_bench)
+
+    check = commands.add_parser("check", help="check Python, package versions and datasets")
+    check.set_defaults(run=_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.run(args)

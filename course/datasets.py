@@ -1,0 +1,248 @@
+"""Load the course datasets from ``datasets/``, verified and decoded.
+
+Every loader checks the file's SHA-256 checksum against ``datasets/SHA256SUMS``
+and its shape, and raises :class:`DatasetError` with a message that says what
+is wrong and how to fix it. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "DatasetError",
+    "GERMAN_CREDIT_COSTS",
+    "data_dir",
+    "verify",
+    "verify_all",
+    "load_german_credit",
+    "load_adult",
+    "load_penguins",
+]
+
+RESTORE_HINT = (
+    "Restore the original files with `git checkout -- datasets/` "
+    "(or download the course repository again)."
+)
+
+#: Cost of each kind of mistake, from the Statlog German Credit documentation:
+#: approving an applicant who turns out to be a bad risk costs 5, refusing a
+#: good one costs 1. Correct decisions cost nothing.
+GERMAN_CREDIT_COSTS = {"false_negative": 5, "false_positive": 1}
+
+
+class DatasetError(RuntimeError):
+    """A dataset is missing, changed or malformed. The message says how to fix it."""
+
+
+def data_dir() -> Path:
+    """Return the ``datasets/`` folder (override with ``COURSE_DATASETS``)."""
+    override = os.environ.get("COURSE_DATASETS")
+    folder = Path(override) if override else Path(__file__).resolve().parents[1] / "datasets"
+    if not folder.is_dir():
+        raise DatasetError(
+            f"The course datasets folder was not found at {folder}. The `course` "
+            "package reads data from the repository's datasets/ folder: install it "
+            "with `pip install -e .` from the repository root, or set COURSE_DATASETS "
+            "to the folder's path."
+        )
+    return folder
+
+
+def _expected_checksums(folder: Path) -> dict[str, str]:
+    sums = folder / "SHA256SUMS"
+    if not sums.is_file():
+        raise DatasetError(f"The checksum list {sums} is missing. {RESTORE_HINT}")
+    expected = {}
+    for line in sums.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            expected[name.strip()] = digest
+    return expected
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@cache
+def _verified(path_str: str, mtime_ns: int) -> bool:
+    """Verify one file once per process (and again if it changes on disk)."""
+    path = Path(path_str)
+    folder = data_dir()
+    name = path.relative_to(folder).as_posix()
+    expected = _expected_checksums(folder).get(name)
+    if expected is None:
+        raise DatasetError(f"{name} is not listed in datasets/SHA256SUMS. {RESTORE_HINT}")
+    actual = _sha256(path)
+    if actual != expected:
+        raise DatasetError(
+            f"{name} has been changed or corrupted: its SHA-256 checksum is "
+            f"{actual[:12]}…, expected {expected[:12]}…. {RESTORE_HINT}"
+        )
+    return True
+
+
+def verify(name: str) -> Path:
+    """Return the path of dataset file ``name`` after checking it exists and is intact.
+
+    ``name`` is relative to ``datasets/``, for example ``"penguins/penguins.csv"``.
+    """
+    path = data_dir() / name
+    if not path.is_file():
+        raise DatasetError(f"The data file datasets/{name} is missing. {RESTORE_HINT}")
+    _verified(str(path), path.stat().st_mtime_ns)
+    return path
+
+
+def verify_all() -> list[str]:
+    """Verify every file listed in ``datasets/SHA256SUMS``; return their names."""
+    names = sorted(_expected_checksums(data_dir()))
+    for name in names:
+        verify(name)
+    return names
+
+
+def _check_shape(frame: pd.DataFrame, name: str, rows: int, columns: int) -> pd.DataFrame:
+    if frame.shape != (rows, columns):
+        raise DatasetError(
+            f"datasets/{name} should have {rows} rows and {columns} columns but has "
+            f"{frame.shape[0]} rows and {frame.shape[1]} columns. {RESTORE_HINT}"
+        )
+    return frame
+
+
+# --- Statlog German Credit -------------------------------------------------
+
+GERMAN_COLUMNS = [
+    "checking_account", "duration_months", "credit_history", "purpose",
+    "credit_amount_dm", "savings", "employed_since", "installment_rate",
+    "personal_status_sex", "other_debtors", "residence_since", "property",
+    "age_years", "other_installment_plans", "housing", "existing_credits",
+    "job", "people_liable", "telephone", "foreign_worker", "risk",
+]
+
+GERMAN_CODES = {
+    "checking_account": {
+        "A11": "< 0 DM", "A12": "0-200 DM", "A13": ">= 200 DM or salary account",
+        "A14": "no checking account",
+    },
+    "credit_history": {
+        "A30": "no credits / all paid back", "A31": "all paid back at this bank",
+        "A32": "existing credits paid so far", "A33": "delays in the past",
+        "A34": "critical account / credits elsewhere",
+    },
+    "purpose": {
+        "A40": "car (new)", "A41": "car (used)", "A42": "furniture/equipment",
+        "A43": "radio/television", "A44": "domestic appliances", "A45": "repairs",
+        "A46": "education", "A47": "vacation", "A48": "retraining",
+        "A49": "business", "A410": "other",
+    },
+    "savings": {
+        "A61": "< 100 DM", "A62": "100-500 DM", "A63": "500-1000 DM",
+        "A64": ">= 1000 DM", "A65": "unknown / none",
+    },
+    "employed_since": {
+        "A71": "unemployed", "A72": "< 1 year", "A73": "1-4 years",
+        "A74": "4-7 years", "A75": ">= 7 years",
+    },
+    "personal_status_sex": {
+        "A91": "male: divorced/separated",
+        "A92": "female: divorced/separated/married",
+        "A93": "male: single",
+        "A94": "male: married/widowed",
+        "A95": "female: single",
+    },
+    "other_debtors": {"A101": "none", "A102": "co-applicant", "A103": "guarantor"},
+    "property": {
+        "A121": "real estate", "A122": "savings agreement / life insurance",
+        "A123": "car or other", "A124": "unknown / none",
+    },
+    "other_installment_plans": {"A141": "bank", "A142": "stores", "A143": "none"},
+    "housing": {"A151": "rent", "A152": "own", "A153": "for free"},
+    "job": {
+        "A171": "unemployed / unskilled non-resident", "A172": "unskilled resident",
+        "A173": "skilled employee / official",
+        "A174": "management / self-employed / highly qualified",
+    },
+    "telephone": {"A191": "no", "A192": "yes"},
+    "foreign_worker": {"A201": "yes", "A202": "no"},
+    "risk": {1: "good", 2: "bad"},
+}
+
+
+def load_german_credit() -> pd.DataFrame:
+    """Load the Statlog German Credit data: 1,000 applicants, codes decoded.
+
+    Columns are readable (``"< 0 DM"`` rather than ``"A11"``). The label is
+    ``risk`` (``"good"`` or ``"bad"``) and, for modelling, ``bad_risk``
+    (1 = bad credit risk, 0 = good). See ``datasets/german_credit/DATACARD.md``.
+    """
+    name = "german_credit/german.data"
+    frame = pd.read_csv(verify(name), sep=" ", header=None, names=GERMAN_COLUMNS)
+    _check_shape(frame, name, 1000, len(GERMAN_COLUMNS))
+    for column, codes in GERMAN_CODES.items():
+        unknown = set(frame[column]) - set(codes)
+        if unknown:
+            raise DatasetError(f"datasets/{name}: unknown codes {sorted(unknown)} in {column}.")
+        frame[column] = frame[column].map(codes)
+    frame["bad_risk"] = (frame["risk"] == "bad").astype(int)
+    return frame
+
+
+# --- UCI Adult ---------------------------------------------------------------
+
+ADULT_COLUMNS = [
+    "age", "workclass", "fnlwgt", "education", "education_num", "marital_status",
+    "occupation", "relationship", "race", "sex", "capital_gain", "capital_loss",
+    "hours_per_week", "native_country", "income",
+]
+ADULT_ROWS = {"train": 32561, "test": 16281}
+
+
+def _read_adult(split: str, keep_question_marks: bool) -> pd.DataFrame:
+    name = f"adult/adult.{'data' if split == 'train' else 'test'}.gz"
+    frame = pd.read_csv(
+        verify(name), header=None, names=ADULT_COLUMNS, skipinitialspace=True,
+        skiprows=1 if split == "test" else 0,
+        na_values=[] if keep_question_marks else ["?"], keep_default_na=False,
+    )
+    _check_shape(frame, name, ADULT_ROWS[split], len(ADULT_COLUMNS))
+    frame["income"] = frame["income"].str.rstrip(".")
+    frame["high_income"] = (frame["income"] == ">50K").astype(int)
+    return frame
+
+
+def load_adult(split: str = "train", keep_question_marks: bool = False) -> pd.DataFrame:
+    """Load UCI Adult (1994 US Census extract): ``split`` is "train", "test" or "all".
+
+    Missing values, coded "?" in the file, become NaN unless
+    ``keep_question_marks`` is true. The label is ``income`` (``"<=50K"`` or
+    ``">50K"``) and ``high_income`` (1 for ">50K"). The test file's labels
+    end with "." in the original; that is removed so the two parts agree.
+    """
+    if split not in ("train", "test", "all"):
+        raise ValueError(f'split must be "train", "test" or "all", not {split!r}')
+    if split == "all":
+        parts = [_read_adult(s, keep_question_marks).assign(split=s) for s in ("train", "test")]
+        return pd.concat(parts, ignore_index=True)
+    return _read_adult(split, keep_question_marks)
+
+
+# --- Palmer Penguins -----------------------------------------------------------
+
+
+def load_penguins() -> pd.DataFrame:
+    """Load Palmer Penguins: 344 penguins, 3 species, measurements in mm and g.
+
+    Two penguins have no measurements and eleven have no recorded sex; they are
+    kept (as NaN) so that handling missing data stays visible.
+    """
+    name = "penguins/penguins.csv"
+    frame = pd.read_csv(verify(name))
+    return _check_shape(frame, name, 344, 8)

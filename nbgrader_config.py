@@ -1,0 +1,31 @@
+"""nbgrader configuration: the repository root is the course directory."""
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+c.CourseDirectory.root = "."
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# The release stub is a comment, so the placeholder line above the solution
+# markers (`precision = None`) survives and "Run All" reaches the end.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Notebooks are committed without outputs; the release must not run them.
+c.GenerateAssignment.create_assignment = True
+
+# A submission that loops forever is stopped after this many seconds per cell
+# and graded as it stands; a crashed kernel is not retried forever.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.execute_retries = 0
+
+# scikit-learn and pandas warnings go to stderr, and nbgrader scores any
+# stderr in a test cell as a failure: drop warnings so correct answers keep
+# their points.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\b(\w*Warning|warnings\.warn)\b"
+
+# A submission whose test cells were deleted gets them back, unedited.
+c.OverwriteCells.add_missing_cells = True

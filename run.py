@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Set up the course and open it, or test it: the README's two commands.
+
+    python3 run.py lab     create .venv, install the pinned packages, open JupyterLab
+    python3 run.py test    create .venv, install packages and test tools, run the test suite
+
+Needs only Python 3.11 and an internet connection to PyPI for the first install.
+Extra arguments after `test` go to pytest (for example `python3 run.py test -k metrics`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+WELCOME = "notebooks/00_welcome/00_welcome.ipynb"
+
+
+def venv_python() -> Path:
+    """Return the path of the virtual environment's Python."""
+    sub = "Scripts/python.exe" if os.name == "nt" else "bin/python"
+    return VENV / sub
+
+
+def ensure_python() -> None:
+    """Stop with a clear message unless this is Python 3.11."""
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"The course needs Python 3.11 (nbgrader 0.9.6 needs 3.11 or newer and the "
+                 f"pins are tested on 3.11); this is {sys.version.split()[0]}. Run it as "
+                 "`python3.11 run.py ...`.")
+
+
+def install(extras: str) -> Path:
+    """Create .venv if needed and install the course with ``extras``; return its Python."""
+    ensure_python()
+    if not venv_python().exists():
+        print(f"Creating a virtual environment in {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    python = str(venv_python())
+    spec = f".[{extras}]" if extras else "."
+    print(f"Installing the course and its pinned packages ({spec}) ...", flush=True)
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "-e", spec], cwd=ROOT, check=True)
+    return venv_python()
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch ``lab`` or ``test``."""
+    if not argv or argv[0] not in ("lab", "test"):
+        print(__doc__)
+        return 2
+    env = dict(os.environ, PYTHONNOUSERSITE="1")
+    if argv[0] == "lab":
+        python = install("")
+        return subprocess.call([str(python), "-m", "jupyter", "lab", WELCOME, *argv[1:]],
+                               cwd=ROOT, env=env)
+    python = install("test")
+    return subprocess.call([str(python), "-m", "pytest", *argv[1:]], cwd=ROOT, env=env)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
