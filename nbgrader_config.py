@@ -2,7 +2,6 @@
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
-c.CourseDirectory.root = "."
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"

@@ -1,0 +1,156 @@
+"""End to end: nbgrader generate, autograde, feedback and export in a scratch course.
+
+The solution scores full marks, the blank release zero, a submission with a
+wrong answer in every exercise zero on each item, and bad submissions (an
+endless loop, a crashed kernel, edited or deleted test cells, invalid JSON)
+are each reported without stopping the batch.
+"""
+
+import csv
+import json
+import shutil
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from nbtools import (
+    ROOT,
+    grading,
+    is_answer_cell,
+    is_test_cell,
+    make_course,
+    module_ids,
+    nbgrader,
+    read,
+    release_path,
+    solution_path,
+)
+
+pytestmark = pytest.mark.slow
+MODULES = module_ids()
+
+
+def _spec(module):
+    return json.loads((ROOT / "tests" / "answers" / f"{module}.json").read_text())
+
+
+def _submit(course, student, module, nb_or_text):
+    folder = course / "submitted" / student / module
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{module}.ipynb"
+    if isinstance(nb_or_text, str):
+        target.write_text(nb_or_text)
+    else:
+        nbformat.write(nb_or_text, target)
+
+
+def _replace_answers(module, pick):
+    """The blank release with each answer cell replaced by ``pick(spec entry)``."""
+    nb = read(release_path(module))
+    by_answer = {entry["answer_cell"]: entry for entry in _spec(module).values()}
+    for cell in nb.cells:
+        entry = by_answer.get(grading(cell).get("grade_id"))
+        if is_answer_cell(cell) and entry and pick(entry):
+            cell.source = pick(entry)
+    return nb
+
+
+def _scores(course, module, student):
+    """``{grade_id: (auto_score, max_score, needs_manual_grade)}`` from the gradebook."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        nb = gb.find_submission_notebook(module, module, student)
+        return {g.name: (g.auto_score, g.max_score, g.needs_manual_grade) for g in nb.grades}
+
+
+def _test_ids(module):
+    return [grading(c)["grade_id"] for c in read(solution_path(module)).cells if is_test_cell(c)]
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("course"), MODULES)
+    for module in MODULES:
+        nbgrader("generate_assignment", module, "--force", cwd=course)
+        _submit(course, "solution", module, read(solution_path(module)))
+        _submit(course, "blank", module, read(release_path(module)))
+        _submit(course, "wrong", module, _replace_answers(module, lambda e: e["wrong"][0]))
+        nbgrader("autograde", module, cwd=course)
+        nbgrader("generate_feedback", module, cwd=course)
+    nbgrader("export", "--to", "grades.csv", cwd=course)
+    return course
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_solution_scores_full_marks(graded_course, module):
+    scores = _scores(graded_course, module, "solution")
+    for grade_id in _test_ids(module):
+        score, maximum, _ = scores[grade_id]
+        assert score == maximum, f"{module} {grade_id}: solution scored {score}/{maximum}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_blank_release_scores_zero(graded_course, module):
+    scores = _scores(graded_course, module, "blank")
+    assert all(score == 0 for score, _, _ in scores.values()), scores
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_wrong_answers_score_zero_on_each_item(graded_course, module):
+    scores = _scores(graded_course, module, "wrong")
+    earned = {g: scores[g][0] for g in _test_ids(module) if scores[g][0] != 0}
+    assert not earned, f"{module}: wrong answers earned points on {earned}"
+
+
+def test_export_and_feedback(graded_course):
+    rows = list(csv.DictReader((graded_course / "grades.csv").open()))
+    by = {(r["student_id"], r["assignment"]): float(r["raw_score"]) for r in rows}
+    for module in MODULES:
+        assert by[("blank", module)] == 0
+        assert by[("wrong", module)] == 0
+        autograded = sum(_scores(graded_course, module, "solution")[g][1]
+                         for g in _test_ids(module))
+        assert by[("solution", module)] >= autograded
+        html = graded_course / "feedback" / "solution" / module / f"{module}.html"
+        assert html.exists(), f"no feedback for {module}"
+
+
+def test_bad_submissions_are_reported_and_the_batch_goes_on(tmp_path):
+    module = "00_welcome"
+    course = make_course(tmp_path, [module])
+    nbgrader("generate_assignment", module, "--force", cwd=course)
+    right = _replace_answers(module, lambda e: (e.get("right") or [None])[0])
+    wrong = _replace_answers(module, lambda e: e["wrong"][0])
+    tests = _test_ids(module)
+
+    looping = _replace_answers(module, lambda e: "while True:\n    pass")
+    crashing = _replace_answers(module, lambda e: "import os\nos._exit(1)")
+    edited = wrong.copy()
+    for cell in edited.cells:
+        if is_test_cell(cell):
+            cell.source = "print('all good')"
+    deleted = right.copy()
+    deleted.cells = [c for c in deleted.cells if not is_test_cell(c)]
+
+    _submit(course, "a_right", module, right)
+    _submit(course, "b_loops", module, looping)
+    _submit(course, "c_crashes", module, crashing)
+    _submit(course, "d_edits_tests", module, edited)
+    _submit(course, "e_deletes_tests", module, deleted)
+    _submit(course, "f_invalid_json", module, "{ this is not a notebook")
+    _submit(course, "g_right_last", module, right)
+    result = nbgrader("autograde", module, "--Execute.timeout=5", cwd=course, check=False)
+    log = result.stdout + result.stderr
+
+    for student in ("a_right", "e_deletes_tests", "g_right_last"):
+        scores = _scores(course, module, student)
+        assert all(scores[t][0] == scores[t][1] for t in tests), (student, scores)
+    for student in ("b_loops", "d_edits_tests"):
+        scores = _scores(course, module, student)
+        assert all(scores[t][0] == 0 for t in tests), (student, scores)
+    # A dead kernel is not a silent zero: nbgrader leaves the items ungraded and
+    # flags them for a human (needs_manual_grade), and gives no points.
+    crashed = _scores(course, module, "c_crashes")
+    assert all(crashed[t][0] is None and crashed[t][2] for t in tests), crashed
+    assert "f_invalid_json" in log, "the invalid notebook is not reported"
+    assert "b_loops" in log or "CellTimeoutError" in log or "Timeout" in log, log[-2000:]
+    shutil.rmtree(course / "autograded", ignore_errors=True)

@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+from course import checks
+from course.checks import CheckFailed, NotAttempted
+
+
+def test_not_attempted_says_so():
+    with pytest.raises(NotAttempted, match="not answered yet"):
+        checks.share("precision", None)
+
+
+@pytest.mark.parametrize("value, message", [
+    (37, "percentage"),
+    (370, "count"),
+    (-0.1, "between 0 and 1"),
+    ("0.5", "should be a number"),
+    (True, "should be a number"),
+    (np.array([0.5]), "array of one value"),
+    (float("nan"), "NaN"),
+])
+def test_share_explains_what_is_wrong(value, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.share("precision", value)
+
+
+@pytest.mark.parametrize("value", [0, 0.5, 1, np.float64(0.25), np.int64(1)])
+def test_share_accepts_shares(value):
+    checks.share("precision", value)
+
+
+def test_count_rejects_fractions_and_negatives():
+    checks.count("n", np.int64(12))
+    checks.count("n", 12.0)
+    for bad in (12.5, -1):
+        with pytest.raises(CheckFailed, match="whole number"):
+            checks.count("n", bad)
+
+
+def test_choice():
+    checks.choice("q", " b ", "ABCD")
+    with pytest.raises(CheckFailed, match="one of A, B, C, D"):
+        checks.choice("q", "E", "ABCD")
+    with pytest.raises(CheckFailed, match="in quotes"):
+        checks.choice("q", 2, "ABCD")
+
+
+def test_digest_is_salted_rounded_and_normalised():
+    assert checks.digest("a", 0.7123) == checks.digest("a", 0.71)
+    assert checks.digest("a", 0.7123) != checks.digest("b", 0.7123)
+    assert checks.digest("a", 0.7123) != checks.digest("a", 0.72)
+    assert checks.digest("q", " b ", 0) == checks.digest("q", "B", 0)
+    assert checks.digest("s", ["b", "a"]) == checks.digest("s", ("a", "b"))
+    assert checks.digest("z", -0.0001) == checks.digest("z", 0.0)
+
+
+def test_matches_three_outcomes():
+    right = checks.digest("p", 0.712)
+    wrong = {checks.digest("p", 0.45): "that is the recall"}
+    checks.matches("p", 0.7123, right, wrong=wrong)
+    with pytest.raises(CheckFailed, match="that is the recall"):
+        checks.matches("p", 0.45, right, wrong=wrong)
+    with pytest.raises(CheckFailed, match="not right yet"):
+        checks.matches("p", 0.5, right, wrong=wrong)
+    with pytest.raises(NotAttempted):
+        checks.matches("p", None, right)
+    with pytest.raises(CheckFailed, match="number or a text"):
+        checks.matches("p", object(), right)
+
+
+def test_close_and_equals():
+    checks.close("p", 0.7121, 0.712, tol=1e-3)
+    with pytest.raises(CheckFailed, match="not right"):
+        checks.close("p", 0.75, 0.712, tol=1e-3)
+    checks.equals("q", "b", "B")
+    checks.equals("n", np.int64(3), 3)
+    with pytest.raises(CheckFailed):
+        checks.equals("q", "C", "B")
+    with pytest.raises(CheckFailed):
+        checks.equals("n", 4, 3)
+
+
+def test_checks_return_nothing_nbgrader_could_read_as_partial_credit(capsys):
+    assert checks.share("p", 0.5) is None
+    assert checks.correct("p") is None
+    assert "✔" in capsys.readouterr().out

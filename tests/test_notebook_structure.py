@@ -1,0 +1,83 @@
+"""Static checks of every module's notebooks: grading metadata, no outputs, coverage."""
+
+import json
+import re
+
+import pytest
+from nbtools import (
+    ROOT,
+    grading,
+    is_answer_cell,
+    is_test_cell,
+    module_ids,
+    read,
+    release_path,
+    solution_path,
+)
+
+MODULES = module_ids()
+PLACEHOLDER = re.compile(r"^\s*[A-Za-z_]\w*\s*=\s*None\b")
+
+
+def test_course_has_modules():
+    assert "00_welcome" in MODULES and "03_metrics" in MODULES
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+@pytest.mark.parametrize("module", MODULES)
+def test_committed_without_outputs(module, folder):
+    path = ROOT / folder / module / f"{module}.ipynb"
+    nb = read(path)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_grading_cells_are_well_formed(module):
+    nb = read(solution_path(module))
+    ids = [grading(c)["grade_id"] for c in nb.cells if grading(c).get("grade_id")]
+    assert len(ids) == len(set(ids)), f"duplicate grade_id in {module}"
+    for cell in nb.cells:
+        meta = grading(cell)
+        if is_test_cell(cell):
+            assert meta.get("locked") and meta.get("points", 0) > 0, meta["grade_id"]
+            assert "raises-exception" in cell.metadata.get("tags", []), (
+                f"{meta['grade_id']}: tag test cells raises-exception so Run All goes on")
+            assert "checks.correct(" in cell.source, f"{meta['grade_id']}: no ✔ message"
+        if is_answer_cell(cell):
+            assert PLACEHOLDER.match(cell.source), (
+                f"{meta['grade_id']}: the answer cell must start with `name = None  # ...` "
+                "so the release runs to the end")
+            assert "### BEGIN SOLUTION" in cell.source, meta["grade_id"]
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m != "00_welcome"])
+def test_module_has_enough_graded_work(module):
+    cells = read(solution_path(module)).cells
+    tests = [c for c in cells if is_test_cell(c)]
+    manual = [c for c in cells if grading(c).get("grade") and grading(c).get("solution")]
+    assert len(tests) >= 6, f"{module}: {len(tests)} autograded exercises, need 6"
+    assert sum(grading(c)["points"] for c in tests) >= 20, f"{module}: under 20 points"
+    assert manual, f"{module}: no decision memo graded by hand"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_test_cell_has_wrong_answers(module):
+    spec_path = ROOT / "tests" / "answers" / f"{module}.json"
+    assert spec_path.exists(), f"write {spec_path.relative_to(ROOT)}: wrong answers per test"
+    spec = json.loads(spec_path.read_text())
+    cells = read(solution_path(module)).cells
+    answers = {grading(c)["grade_id"] for c in cells if is_answer_cell(c)}
+    for cell in cells:
+        if is_test_cell(cell):
+            grade_id = grading(cell)["grade_id"]
+            assert grade_id in spec, f"{module}: no wrong answers for {grade_id}"
+            assert spec[grade_id]["wrong"], f"{module}: {grade_id} has no wrong answer"
+            assert spec[grade_id]["answer_cell"] in answers, grade_id
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_release_exists(module):
+    assert release_path(module).exists(), (
+        f"notebooks/{module} is missing: run `nbgrader generate_assignment {module} --force`")
