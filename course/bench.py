@@ -42,3 +42,44 @@ def bench(root: Path, folder: str = "notebooks") -> list[RunResult]:
     print(f"{'whole course (' + folder + ')':<48} {total:7.1f}           "
           f"(budget {COURSE_SECONDS:.0f} s) {verdict}")
     return results
+
+
+def _nbgrader(args: list[str], cwd: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    bin_dir = str(Path(sys.executable).parent)
+    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, check=True,
+                   capture_output=True)
+
+
+def bench_autograde(root: Path, notebook_seconds: dict[str, float]) -> dict[str, float]:
+    """Time ``nbgrader autograde`` of each module's solution in a scratch course directory.
+
+    ``notebook_seconds`` maps module ids to their own execution time; the
+    budget is twice that.
+    """
+    import shutil
+    import tempfile
+    import time
+
+    print(f"{'autograde of one submission':<48} {'seconds':>7} {'x run':>7}   (budget 2x)")
+    timings = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Path(tmp)
+        shutil.copy(root / "nbgrader_config.py", course)
+        for module in sorted(notebook_seconds):
+            shutil.copytree(root / "solutions" / module, course / "solutions" / module)
+            _nbgrader(["generate_assignment", module, "--force"], course)
+            submitted = course / "submitted" / "bench" / module
+            submitted.mkdir(parents=True)
+            shutil.copy(root / "solutions" / module / f"{module}.ipynb", submitted)
+            start = time.perf_counter()
+            _nbgrader(["autograde", module], course)
+            timings[module] = time.perf_counter() - start
+            ratio = timings[module] / notebook_seconds[module]
+            verdict = "ok" if ratio <= 2 else "OVER BUDGET"
+            print(f"{module:<48} {timings[module]:7.1f} {ratio:7.1f}   {verdict}", flush=True)
+    return timings

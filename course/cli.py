@@ -20,11 +20,16 @@ def _digest(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from course.bench import NOTEBOOK_MB, NOTEBOOK_SECONDS, bench
+    from course.bench import NOTEBOOK_MB, NOTEBOOK_SECONDS, bench, bench_autograde
 
+    root = Path(args.root).resolve()
     results = []
     for folder in args.folders:
-        results += bench(Path(args.root).resolve(), folder)
+        results += bench(root, folder)
+    if args.autograde:
+        solved = {r.path.parent.name: r.seconds for r in results
+                  if r.path.parts[-3] == "solutions"}
+        bench_autograde(root, solved)
     over = [r for r in results if r.seconds > NOTEBOOK_SECONDS or (r.peak_mb or 0) > NOTEBOOK_MB]
     return 1 if over and args.strict else 0
 
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time every notebook against the budgets")
     bench.add_argument("folders", nargs="*", default=["solutions", "notebooks"])
     bench.add_argument("--root", default=".")
+    bench.add_argument("--autograde", action="store_true",
+                       help="also time nbgrader autograde of each solution")
     bench.add_argument("--strict", action="store_true", help="exit 1 if a budget is exceeded")
     bench.set_defaults(run=_bench)
 
