@@ -60,7 +60,8 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "jupyter", "lab", WELCOME, *argv[1:]],
                                cwd=ROOT, env=env)
     python = install("test")
-    return subprocess.call([str(python), "-m", "pytest", *argv[1:]], cwd=ROOT, env=env)
+    workers = ["-n", "auto", "--dist", "loadfile"]  # one notebook file per worker
+    return subprocess.call([str(python), "-m", "pytest", *workers, *argv[1:]], cwd=ROOT, env=env)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ def test_penguins():
 
 
 def test_every_file_matches_its_checksum():
-    assert len(datasets.verify_all()) == 4
+    assert len(datasets.verify_all()) == 5
 
 
 @pytest.fixture
@@ -71,3 +71,14 @@ def test_missing_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATASETS", str(tmp_path / "nowhere"))
     with pytest.raises(DatasetError, match="datasets folder was not found"):
         datasets.load_penguins()
+
+
+def test_german_credit_codebooks():
+    corrected = datasets.load_german_credit()
+    statlog = datasets.load_german_credit(codebook="statlog")
+    # Grömping (2019): the published table swaps foreign_worker's two codes.
+    assert (corrected["foreign_worker"] == "yes").sum() == 37
+    assert (statlog["foreign_worker"] == "yes").sum() == 963
+    assert (corrected["personal_status_sex"] == "female: single").sum() == 92
+    with pytest.raises(ValueError, match="codebook must be"):
+        datasets.load_german_credit(codebook="other")
