@@ -1,0 +1,266 @@
+"""The learner's JupyterLab, in a real browser: Playwright driving Debian's Chromium headless.
+
+JupyterLab runs as on Binder: in a prefix configured by the repository's ``postBuild``,
+started through its ``start`` script, on a free local port with a token. It serves a
+copy of the repository's current files (running and validating save the notebook, and
+the committed notebooks must stay without outputs). Screenshots of what the learner
+sees go to test-artifacts/browser/.
+
+Skipped, with the reason, only where Playwright or Chromium is missing or Chromium
+cannot start; `.ci/run` installs Debian's chromium where it can.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import nbformat
+import pytest
+from browser.lab import (
+    ARTIFACTS,
+    CHROMIUM_FLAGS,
+    PANEL,
+    cells,
+    find_chromium,
+    heading_problems,
+    is_error_output,
+    open_notebook,
+    run_all,
+    save,
+    screenshot,
+    shut_down_kernels,
+    start_lab,
+    uncaptioned_figures,
+)
+from browser.learner_env import copy_repository, make_learner_env
+from nbtools import is_test_cell, release_path
+
+pytestmark = pytest.mark.slow
+
+# The welcome notebook (the Binder landing page) and the first module with figures.
+MODULES = [m for m in ("00_welcome", "03_metrics") if release_path(m).exists()]
+NOTEBOOKS = [(kind, module) for module in MODULES for kind in ("notebooks", "solutions")]
+VALIDATED = "00_welcome"
+DRAWS = re.compile(r"\bplt\.|matplotlib|\.plot\(|\bplots\.|Display\.from_")
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One Chromium for the whole file, with a fresh user-data directory."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("Playwright is not installed (it is a test extra: `python3 run.py test`)")
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian), "
+                    "or set COURSE_CHROMIUM to a Chromium or Chrome executable")
+    with sync_playwright() as playwright:
+        try:
+            context = playwright.chromium.launch_persistent_context(
+                str(tmp_path_factory.mktemp("chromium-profile")), executable_path=executable,
+                args=CHROMIUM_FLAGS, headless=True, viewport={"width": 1366, "height": 900})
+        except Exception as error:  # noqa: BLE001 (any launch failure means: cannot test here)
+            pytest.skip(f"Chromium ({executable}) cannot be launched here: "
+                        f"{str(error).strip().splitlines()[0]}")
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def lab(browser, tmp_path_factory):
+    """JupyterLab as a Binder learner gets it, serving a copy of the repository."""
+    tmp = tmp_path_factory.mktemp("learner")
+    learner = make_learner_env(tmp)
+    assert learner.postbuild.returncode == 0, learner.postbuild.stderr
+    root = copy_repository(tmp / "course")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    server = start_lab(learner, root, ARTIFACTS / "jupyterlab.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def page(browser, lab):
+    """A new tab; JavaScript errors that nothing caught fail the test."""
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    yield tab
+    tab.close()
+    shut_down_kernels(lab)
+    assert not errors, f"uncaught JavaScript errors in JupyterLab: {errors}"
+
+
+# --- checks shared by released and solution notebooks ----------------------------------
+
+def run_in_browser(page, lab, path: str, workspace: str) -> tuple[list[dict], float]:
+    """Open, check that the kernel started, Run All, save; return the cells as shown."""
+    started = time.monotonic()
+    open_notebook(page, lab, path, workspace)
+    panel = page.locator(PANEL)
+    assert panel.locator(".jp-KernelName").inner_text().strip() == "Python 3 (ipykernel)"
+    status, sessions = lab.api("GET", "api/sessions")
+    kernels = [s["kernel"] for s in sessions if s["path"] == path]
+    assert status == 200 and len(kernels) == 1, f"no kernel session for {path}: {sessions}"
+    assert kernels[0]["name"] == "python3"
+    assert kernels[0]["execution_state"] in ("idle", "starting", "busy")
+    run_all(page)
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").inner_text()
+    status, kernel = lab.api("GET", f"api/kernels/{kernels[0]['id']}")
+    assert status == 200, f"the kernel of {path} is gone (it died or restarted): {kernel}"
+    records = cells(page)
+    save(page)
+    return records, time.monotonic() - started
+
+
+def check_common(records: list[dict], path: str, lab) -> tuple[list[int], nbformat.NotebookNode]:
+    """What every notebook must show after Run All; return the test cells' indices."""
+    source = nbformat.read(lab.root / path, as_version=4)
+    assert len(records) == len(source.cells), "the page does not show every cell"
+    assert [r["type"] for r in records] == [c.cell_type for c in source.cells]
+    tests = [i for i, c in enumerate(source.cells) if is_test_cell(c)]
+
+    # Run All reached the last cell, in order, in one kernel (the checks failing or not).
+    code = [i for i, r in enumerate(records) if r["type"] == "code"]
+    counts = [records[i]["prompt"] for i in code]
+    assert counts == [f"[{n}]:" for n in range(1, len(code) + 1)], (
+        f"not every code cell ran once, in order: {counts}")
+
+    # No error outside the graded test cells, as shown and as saved.
+    shown = {i for i, r in enumerate(records) if any(map(is_error_output, r["outputs"]))}
+    saved = {i for i, c in enumerate(source.cells)
+             if any(o.get("output_type") == "error" for o in c.get("outputs", []))}
+    assert shown == saved, f"errors shown in cells {sorted(shown)}, saved in {sorted(saved)}"
+    outside = {i: next(o["text"] for o in records[i]["outputs"] if is_error_output(o))[-600:]
+               for i in sorted(shown - set(tests))}
+    assert not outside, f"errors outside the graded test cells: {outside}"
+
+    # Figures render: every image output decoded with a size, as many as were saved.
+    images = [img for r in records for img in r["images"]]
+    assert all(img["width"] > 0 and img["height"] > 0 for img in images), images
+    saved_images = sum(1 for c in source.cells for o in c.get("outputs", [])
+                       if any(k.startswith("image/") for k in o.get("data", {})))
+    assert len(images) == saved_images, f"{len(images)} images shown, {saved_images} saved"
+    if any(c.cell_type == "code" and DRAWS.search(c.source) for c in source.cells):
+        assert images, f"{path} draws figures, but none is shown"
+
+    # Accessibility a browser can check.
+    assert uncaptioned_figures(records) == [], (
+        "figures with neither alt text nor a caption sentence in the markdown cell under "
+        f"them, in cells {uncaptioned_figures(records)}")
+    assert heading_problems(records) == []
+    return tests, source
+
+
+def screenshot_first_figure(page, name: str) -> None:
+    figures = page.locator(f"{PANEL} .jp-OutputArea-output img")
+    if figures.count():
+        screenshot(page, f"{name}-figure", figures.first)
+
+
+def error_text(record: dict) -> str:
+    return "\n".join(o["text"] for o in record["outputs"] if is_error_output(o))
+
+
+# --- tests -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("module", MODULES)
+def test_released_notebook_runs_to_the_end_and_its_checks_say_not_answered(page, lab, module):
+    path = f"notebooks/{module}/{module}.ipynb"
+    records, seconds = run_in_browser(page, lab, path, f"released-{module}")
+    tests, _ = check_common(records, path, lab)
+    assert tests, f"{path} has no graded test cells"
+    for i in tests:
+        message = error_text(records[i])
+        assert "✘" in message and "is not answered yet" in message, (
+            f"test cell {i} of {path} should fail with its 'not answered yet' message; "
+            f"it shows: {message[-600:] or records[i]['outputs']}")
+    first = page.locator(f"{PANEL} .jp-Notebook .jp-Cell").nth(tests[0])
+    screenshot(page, f"released-{module}", first.locator(".jp-OutputArea-output").last)
+    screenshot_first_figure(page, f"released-{module}")
+    print(f"{path}: opened, ran and checked in the browser in {seconds:.1f} s")
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_solution_notebook_passes_every_check(page, lab, module):
+    path = f"solutions/{module}/{module}.ipynb"
+    records, seconds = run_in_browser(page, lab, path, f"solution-{module}")
+    tests, _ = check_common(records, path, lab)
+    failing = {i: error_text(records[i])[-400:] for i in tests if error_text(records[i])}
+    assert not failing, f"checks that fail on the solution: {failing}"
+    for i in tests:
+        shown = "".join(o["text"] for o in records[i]["outputs"])
+        assert "✔" in shown and "is correct" in shown, f"test cell {i} shows {shown!r}"
+    first = page.locator(f"{PANEL} .jp-Notebook .jp-Cell").nth(tests[0])
+    screenshot(page, f"solution-{module}", first)
+    screenshot_first_figure(page, f"solution-{module}")
+    print(f"{path}: opened, ran and checked in the browser in {seconds:.1f} s")
+
+
+def test_learners_get_the_student_side_of_nbgrader_only(page, lab):
+    path = f"notebooks/{VALIDATED}/{VALIDATED}.ipynb"
+    open_notebook(page, lab, path, "nbgrader-menu")
+    assert page.locator(f"{PANEL} .validate-button").inner_text().strip() == "Validate"
+    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Nbgrader$")).click()
+    items = page.locator(".lm-Menu:visible .lm-Menu-item:visible .lm-Menu-itemLabel")
+    assert [t.strip() for t in items.all_inner_texts()] == ["Assignment List"]
+    screenshot(page, "nbgrader-menu")
+    page.keyboard.press("Escape")
+    right = page.locator(".jp-SideBar.jp-mod-right .lm-TabBar-tab")
+    titles = [right.nth(i).get_attribute("title") or "" for i in range(right.count())]
+    assert not [t for t in titles if "Create Assignment" in t], titles
+    # The instructor server extensions are off; the learner's are on.
+    assert lab.api("GET", "formgrader")[0] == 404
+    assert lab.api("GET", "formgraders")[0] == 404
+    status, version = lab.api("GET", "nbgrader_version?version=0.9.6")
+    assert status == 200 and version == {"success": True}
+
+
+@pytest.mark.parametrize("kind", ["notebooks", "solutions"])
+def test_validate_button_validates_the_notebook(page, lab, kind):
+    path = f"{kind}/{VALIDATED}/{VALIDATED}.ipynb"
+    source = nbformat.read(lab.root / path, as_version=4)
+    open_notebook(page, lab, path, f"validate-{kind}")
+    page.locator(f"{PANEL} .validate-button").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=120_000)
+    text = dialog.inner_text()
+    assert "Validation Results" in text, text
+    if kind == "solutions":
+        assert "Success! Your notebook passes all the tests." in text, text
+    else:
+        tests = sum(1 for c in source.cells if is_test_cell(c))
+        assert text.count("The following cell failed") == tests, text
+        assert text.count("is not answered yet") >= tests, text
+    screenshot(page, f"validate-{kind}-{VALIDATED}")
+    dialog.locator("button", has_text="Ok").click()
+
+
+def test_accessibility_checks_catch_a_missing_caption_and_a_skipped_heading(page, lab):
+    """The test of the test: a scratch notebook (in the served copy only) with one figure
+    captioned, one not, and an h1 followed by an h3."""
+    draw = ("import matplotlib.pyplot as plt\n"
+            "fig, ax = plt.subplots(figsize=(3, 2))\nax.plot([0, 1], [0, 1])\nplt.show()")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Scratch"),
+        nbformat.v4.new_code_cell(draw),
+        nbformat.v4.new_markdown_cell("### Skipped a level"),
+        nbformat.v4.new_code_cell(draw),
+        nbformat.v4.new_markdown_cell("Figure 2: a straight line, drawn to test captions."),
+    ])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    path = "scratch/accessibility.ipynb"
+    (lab.root / "scratch").mkdir(exist_ok=True)
+    nbformat.write(notebook, lab.root / path)
+    open_notebook(page, lab, path, "scratch")
+    run_all(page)
+    records = cells(page)
+    assert [len(r["images"]) for r in records] == [0, 1, 0, 1, 0]
+    assert all(r["images"][0]["width"] > 0 for r in records if r["images"])
+    assert uncaptioned_figures(records) == [1]
+    assert heading_problems(records) == ["h1 'Scratch' is followed by h3 'Skipped a level'"]
