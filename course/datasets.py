@@ -23,6 +23,7 @@ __all__ = [
     "load_german_credit",
     "load_adult",
     "load_penguins",
+    "load_acs_employment_ma",
 ]
 
 RESTORE_HINT = (
@@ -301,3 +302,35 @@ def load_penguins() -> pd.DataFrame:
     name = "penguins/penguins.csv"
     frame = pd.read_csv(verify(name))
     return _check_shape(frame, name, 344, 8)
+
+
+# --- ACS employment, Massachusetts 2015-2018 --------------------------------------
+
+
+def load_acs_employment_ma() -> pd.DataFrame:
+    """Load 30,000 people aged 17-89 from the US Census ACS for Massachusetts, 2015-2018.
+
+    The folktables ``ACSEmployment`` task (Ding et al., 2021) as packaged by
+    NannyML, sampled per survey ``year``: 12,000 people from 2015 and 6,000
+    from each of 2016, 2017 and 2018. Columns: ``year``, ``AGEP`` (age in
+    years), 15 coded answers to the survey (``SCHL`` education, ``MAR``
+    marital status, ``RELP`` relationship in the household, ``DIS``
+    disability, ``ESP`` parents' employment, ``CIT`` citizenship, ``MIG``
+    moved in the last year, ``MIL`` military service, ``ANC`` ancestry
+    reported, ``NATIVITY``, ``DEAR``/``DEYE``/``DREM`` hearing, vision and
+    cognitive difficulty, ``SEX``, ``RAC1P`` race), all integers, and the
+    label ``employed`` (1 = civilian employed and at work last week, 0 =
+    anything else, including not in the labour force). The codes are left as
+    they are: look them up in ``datasets/acs_employment_ma/DATACARD.md``.
+    """
+    name = "acs_employment_ma/acs_employment_ma.csv.gz"
+    frame = pd.read_csv(verify(name))
+    _check_shape(frame, name, 30000, 18)
+    per_year = frame["year"].value_counts().sort_index().to_dict()
+    expected = {2015: 12000, 2016: 6000, 2017: 6000, 2018: 6000}
+    if per_year != expected:
+        raise DatasetError(
+            f"datasets/{name} should have {expected} people per year but has {per_year}. "
+            f"{RESTORE_HINT}"
+        )
+    return frame

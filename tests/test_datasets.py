@@ -31,7 +31,7 @@ def test_penguins():
 
 
 def test_every_file_matches_its_checksum():
-    assert len(datasets.verify_all()) == 5
+    assert len(datasets.verify_all()) == 6
 
 
 @pytest.fixture
@@ -82,3 +82,43 @@ def test_german_credit_codebooks():
     assert (corrected["personal_status_sex"] == "female: single").sum() == 92
     with pytest.raises(ValueError, match="codebook must be"):
         datasets.load_german_credit(codebook="other")
+
+
+def test_acs_employment_ma_years_codes_and_label():
+    frame = datasets.load_acs_employment_ma()
+    assert frame.shape == (30000, 18)
+    assert frame["year"].value_counts().sort_index().to_dict() == {
+        2015: 12000, 2016: 6000, 2017: 6000, 2018: 6000}
+    assert frame["AGEP"].between(17, 89).all()
+    assert set(frame["employed"]) == {0, 1}
+    assert set(frame["SEX"]) == {1, 2}
+    assert set(frame["RAC1P"]) <= set(range(1, 10))
+    assert set(frame["ANC"]) == {1, 2, 3, 4}
+    assert frame.notna().all().all()
+    assert 0.59 < frame["employed"].mean() < 0.63
+    # The drift the monitoring module finds: more people leave ancestry unreported.
+    not_reported = (frame["ANC"] == 4).groupby(frame["year"]).mean()
+    assert not_reported[2018] - not_reported[2015] > 0.02
+
+
+def test_acs_employment_ma_wrong_year_counts_are_refused(data_copy):
+    import gzip
+
+    path = data_copy / "acs_employment_ma" / "acs_employment_ma.csv.gz"
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    lines[1] = "2019" + lines[1][4:]  # same shape, one row moved to another year
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    sums = data_copy / "SHA256SUMS"
+    digest = datasets._sha256(path)
+    sums.write_text("".join(
+        f"{digest}  acs_employment_ma/acs_employment_ma.csv.gz\n" if "acs_employment" in line
+        else line + "\n" for line in sums.read_text().splitlines()))
+    with pytest.raises(DatasetError, match="people per year"):
+        datasets.load_acs_employment_ma()
+
+
+def test_acs_employment_ma_corrupted_file_is_refused(data_copy):
+    path = data_copy / "acs_employment_ma" / "acs_employment_ma.csv.gz"
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(DatasetError, match="changed or corrupted"):
+        datasets.load_acs_employment_ma()
