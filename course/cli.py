@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from course import checks
+from course.grading.cli import add_commands
 
 
 def _digest(args: argparse.Namespace) -> int:
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check Python, package versions and datasets")
     check.set_defaults(run=_check)
+    add_commands(commands)
     return parser
 
 

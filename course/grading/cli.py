@@ -1,0 +1,103 @@
+"""The ``grade``, ``progress`` and ``bench-grading`` subcommands of ``python -m course``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from course.grading.coursedir import GradingError
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from course.grading.grade import GradeOptions, grade
+
+    options = GradeOptions(args.assignment, Path(args.submissions),
+                           Path(args.roster) if args.roster else None, args.pattern,
+                           args.workers, args.timeout, args.memory_mb, Path(args.course_dir),
+                           Path(args.output) if args.output else None)
+    grade(options)
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from course.grading.progress import progress
+
+    return progress(args.notebooks, Path(args.course_dir), run=not args.saved,
+                    timeout=args.timeout)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from course.grading.bench import bench_grading
+
+    bench_grading(args.module, Path(args.course_dir), args.students, args.workers)
+    return 0
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn a :class:`GradingError` into a one-line message and exit status 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except GradingError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _add_grade(commands: argparse._SubParsersAction) -> None:
+    grade = commands.add_parser(
+        "grade", help="collect, autograde (in parallel), feedback and export a cohort",
+        description="Grade one assignment for a cohort with nbgrader: collect the notebooks, "
+                    "autograde them on every core, write feedback without hidden tests, and "
+                    "write grades.csv with one row per student (missing ones included).")
+    grade.add_argument("assignment", help="the assignment id, e.g. 00_welcome")
+    grade.add_argument("submissions", help="a folder or .zip with one notebook per student")
+    grade.add_argument("--roster", help="CSV with a student_id column (optional names, email)")
+    grade.add_argument("--pattern", help="regex with a (?P<student_id>...) group, searched in "
+                                         "each file's path (default: the name up to _ or .)")
+    grade.add_argument("--workers", type=int, default=0, help="worker processes (0: one per "
+                                                              "core)")
+    grade.add_argument("--timeout", type=int, help="seconds per cell before a cell is stopped "
+                                                   "(default: nbgrader_config.py)")
+    grade.add_argument("--memory-mb", type=int, default=2048,
+                       help="memory limit of each grading kernel in MB (0: none)")
+    grade.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    grade.add_argument("--output", help="where to write the grades (default: grades.csv)")
+    grade.set_defaults(run=_guarded(_grade))
+
+
+def _add_progress(commands: argparse._SubParsersAction) -> None:
+    progress = commands.add_parser(
+        "progress", help="your progress: exercises passed and points, per module",
+        description="Run a copy of each of your notebooks and show, per module, how many "
+                    "exercises pass their visible checks. Your files are never modified.")
+    progress.add_argument("notebooks", nargs="*", help="notebooks (default: notebooks/*/*.ipynb)")
+    progress.add_argument("--saved", action="store_true",
+                          help="read the outputs saved in the notebooks instead of running them")
+    progress.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    progress.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    progress.set_defaults(run=_guarded(_progress))
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    bench = commands.add_parser(
+        "bench-grading", help="time sequential and parallel grading of a batch",
+        description="Grade a batch of generated submissions three ways (nbgrader autograde, "
+                    "grade --workers 1, grade --workers N) in a scratch course and print the "
+                    "seconds per submission and the speed-up.")
+    bench.add_argument("module", help="the assignment to grade, e.g. 00_welcome")
+    bench.add_argument("--students", type=int, default=30)
+    bench.add_argument("--workers", type=int, default=0, help="0: one per core")
+    bench.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    bench.set_defaults(run=_guarded(_bench))
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add ``grade``, ``progress`` and ``bench-grading`` to the ``python -m course`` parser."""
+    _add_grade(commands)
+    _add_progress(commands)
+    _add_bench(commands)

@@ -1,0 +1,197 @@
+"""Collect a cohort's notebooks from a folder or a zip into nbgrader's ``submitted/`` layout.
+
+Learning platforms export one notebook per student with the student's id in
+the file name (``alice_00_welcome.ipynb``) or in a folder name. A regular
+expression with a ``student_id`` group, searched in each file's path inside the
+folder or zip, finds the id; each notebook is copied, whatever its name, to
+``submitted/<student_id>/<assignment>/<assignment>.ipynb`` where nbgrader
+expects it. Zip members are read, never extracted, so a crafted archive cannot
+write outside the course.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import nbformat
+from traitlets.config import Config
+
+from course.grading.coursedir import GradingError
+from course.grading.roster import valid_id
+
+#: The student id is the file name up to its first ``_`` or ``.``:
+#: ``alice.ipynb`` and ``alice_00_welcome.ipynb`` both belong to ``alice``.
+DEFAULT_PATTERN = r"(?P<student_id>[^/_.]+)[^/]*\.ipynb$"
+MAX_BYTES = 50 * 1024 * 1024
+IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
+
+
+@dataclass
+class Entry:
+    """One file found in the submissions folder or zip."""
+
+    name: str
+    mtime: float
+    read: Callable[[], bytes]
+
+
+@dataclass
+class Collection:
+    """What was collected: one notebook per student, and what was left out and why."""
+
+    submitted: dict[str, Path] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def students(self) -> list[str]:
+        """Every student with a notebook, valid or not."""
+        return sorted(set(self.submitted) | set(self.invalid))
+
+
+def default_pattern(config: Config) -> str:
+    """Return nbgrader's ``FileNameCollectorPlugin.named_regexp`` if set, else the default."""
+    configured = config.get("FileNameCollectorPlugin", {}).get("named_regexp", "")
+    return str(configured) if configured else DEFAULT_PATTERN
+
+
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile ``pattern``, or raise a clear error if it is invalid or has no student_id group."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise GradingError(f"--pattern {pattern!r} is not a valid regular expression: "
+                           f"{error}") from error
+    if "student_id" not in compiled.groupindex:
+        raise GradingError(f"--pattern {pattern!r} needs a (?P<student_id>...) group "
+                           "that captures the student id.")
+    return compiled
+
+
+def _folder_entries(folder: Path) -> Iterator[Entry]:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        yield Entry(path.relative_to(folder).as_posix(), path.stat().st_mtime, path.read_bytes)
+
+
+def _zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
+    for info in sorted(archive.infolist(), key=lambda i: i.filename):
+        if not info.is_dir():
+            mtime = float("".join(f"{part:02d}" for part in info.date_time))
+            yield Entry(info.filename, mtime, lambda info=info: archive.read(info))
+
+
+def _ignored(name: str) -> bool:
+    """Return True for platform clutter: ``__MACOSX``, checkpoints, hidden files."""
+    parts = PurePosixPath(name).parts
+    return any(p in IGNORED_PARTS or (p.startswith(".") and p != "..") for p in parts)
+
+
+def _match(entry: Entry, pattern: re.Pattern[str]) -> tuple[str | None, str]:
+    """Return ``(student_id, "")`` for a submission, or ``(None, reason)`` to skip it."""
+    if ".." in PurePosixPath(entry.name).parts or entry.name.startswith("/"):
+        return None, "unsafe path (it points outside the folder or zip)"
+    if not entry.name.lower().endswith(".ipynb"):
+        return None, "not a notebook (.ipynb)"
+    found = pattern.search(entry.name)
+    if not found or not found.group("student_id"):
+        return None, f"no student id: the name does not match --pattern {pattern.pattern!r}"
+    student = found.group("student_id")
+    if not valid_id(student):
+        return None, f"{student!r} is not a valid student id (letters, digits, . _ @ + -)"
+    return student, ""
+
+
+def _problem(data: bytes) -> str:
+    """Return why ``data`` is not a notebook nbgrader can grade, or "" if it is one."""
+    if len(data) > MAX_BYTES:
+        return f"the file is too large ({len(data) / 1e6:.0f} MB) to be a course notebook"
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except UnicodeDecodeError:
+        return "not a notebook: the file is not UTF-8 text"
+    except Exception as error:  # nbformat raises several kinds for a broken file
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return f"not a notebook: invalid JSON or notebook format ({type(error).__name__}: {first})"
+    if not isinstance(nb.get("cells"), list):
+        return "not a notebook: it has no list of cells"
+    return ""
+
+
+def _choose(student: str, entries: list[Entry], collection: Collection) -> Entry:
+    """Keep the newest of several notebooks from one student, and say so."""
+    entries = sorted(entries, key=lambda e: (e.mtime, e.name))
+    if len(entries) > 1:
+        names = ", ".join(e.name for e in entries)
+        collection.notes.setdefault(student, []).append(
+            f"{len(entries)} notebooks submitted ({names}); graded the newest, {entries[-1].name}")
+    return entries[-1]
+
+
+def _write(course: Path, assignment: str, student: str, data: bytes) -> Path:
+    folder = course / "submitted" / student / assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    target = folder / f"{assignment}.ipynb"
+    target.write_bytes(data)
+    return target
+
+
+def _gather(entries: Iterator[Entry], pattern: re.Pattern[str],
+            collection: Collection) -> dict[str, list[Entry]]:
+    by_student: dict[str, list[Entry]] = {}
+    for entry in entries:
+        if _ignored(entry.name):
+            continue
+        student, reason = _match(entry, pattern)
+        if student is None:
+            collection.skipped.append((entry.name, reason))
+        else:
+            by_student.setdefault(student, []).append(entry)
+    return by_student
+
+
+def _open_entries(submissions: Path) -> tuple[Iterator[Entry], zipfile.ZipFile | None]:
+    if submissions.is_dir():
+        return _folder_entries(submissions), None
+    if not submissions.exists():
+        raise GradingError(f"submissions {submissions} do not exist: give a folder of "
+                           "notebooks or a .zip exported from the learning platform.")
+    try:
+        archive = zipfile.ZipFile(submissions)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise GradingError(f"submissions {submissions} is neither a folder nor a valid zip "
+                           f"file ({error}).") from error
+    return _zip_entries(archive), archive
+
+
+def collect(submissions: str | Path, course: Path, assignment: str,
+            pattern: str = DEFAULT_PATTERN) -> Collection:
+    """Copy one notebook per student from ``submissions`` into ``course/submitted/``."""
+    compiled = compile_pattern(pattern)
+    entries, archive = _open_entries(Path(submissions))
+    collection = Collection()
+    try:
+        by_student = _gather(entries, compiled, collection)
+        for student, found in sorted(by_student.items()):
+            data = _choose(student, found, collection).read()
+            path = _write(course, assignment, student, data)
+            problem = _problem(data)
+            if problem:
+                collection.invalid[student] = problem
+            else:
+                collection.submitted[student] = path
+    finally:
+        if archive is not None:
+            archive.close()
+    if not collection.students:
+        examples = "; ".join(f"{name}: {why}" for name, why in collection.skipped[:3])
+        raise GradingError(f"no student notebook found in {submissions}"
+                           + (f" ({examples})" if examples else " (it is empty)."))
+    return collection

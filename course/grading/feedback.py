@@ -1,0 +1,106 @@
+"""Feedback without hidden tests: an nbgrader preprocessor for ``generate_feedback``.
+
+nbgrader puts the hidden tests back into the autograded notebook, and its
+feedback HTML shows them, and their tracebacks (nbgrader issue #917). This
+preprocessor, run by ``GenerateFeedback`` before the HTML is written, replaces
+each hidden block with one line, ``# hidden tests: passed`` (or failed, or not
+run because a visible check failed first), and cuts every traceback in a test
+cell down to its last line. A failure message from a hidden test is kept only
+if it comes from ``course.checks`` (written to be shown); any other is
+replaced, since an ``assert`` or NumPy message can print the expected value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_solution
+from traitlets import Unicode
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_LINE = re.compile(r"(?:Cell|Input) In\s*\[\d*\],\s*line (\d+)")
+SHOWN_ERRORS = ("CheckFailed", "NotAttempted", "GuardError", "CellTimeoutError")
+
+
+def hidden_ranges(source: str, begin: str, end: str) -> list[tuple[int, int]]:
+    """Return the 1-based ``(first, last)`` line numbers of each hidden block, markers included."""
+    ranges, start = [], None
+    for number, line in enumerate(source.split("\n"), start=1):
+        if begin in line and start is None:
+            start = number
+        elif end in line and start is not None:
+            ranges.append((start, number))
+            start = None
+    if start is not None:
+        ranges.append((start, len(source.split("\n"))))
+    return ranges
+
+
+def failing_line(cell: NotebookNode) -> int | None:
+    """Return the line of the cell where its error was raised, if the traceback says."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            found = CELL_LINE.search(ANSI.sub("", "\n".join(output.get("traceback", []))))
+            return int(found.group(1)) if found else None
+    return None
+
+
+def has_error(cell: NotebookNode) -> bool:
+    """Return True if the cell raised (its output holds an error)."""
+    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+def replace_blocks(source: str, blocks: list[tuple[int, int]], verdicts: list[str]) -> str:
+    """Return ``source`` with each hidden block replaced by a one-line verdict."""
+    lines = source.split("\n")
+    for (first, last), said in sorted(zip(blocks, verdicts, strict=True), reverse=True):
+        indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+        lines[first - 1:last] = [f"{indent}# hidden tests: {said}"]
+    return "\n".join(lines)
+
+
+def short_error(output: NotebookNode, in_hidden: bool) -> NotebookNode:
+    """Return the error output with its traceback cut to one safe line."""
+    ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+    if in_hidden and ename not in SHOWN_ERRORS:
+        evalue = "a hidden test failed"
+    output.evalue = evalue
+    output.traceback = [f"{ename}: {evalue}"]
+    return output
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden tests and tracebacks from test cells before feedback is rendered."""
+
+    begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
+    end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any,
+                        index: int) -> tuple[NotebookNode, Any]:
+        """Hide the hidden tests of one test cell."""
+        if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            return cell, resources
+        blocks = hidden_ranges(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
+        line = failing_line(cell)
+        in_hidden = line is None or any(a <= line <= b for a, b in blocks)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                short_error(output, in_hidden and bool(blocks))
+        if blocks:
+            cell.source = replace_blocks(cell.source, blocks, [verdict_of(cell, b, line)
+                                                               for b in blocks])
+        return cell, resources
+
+
+def verdict_of(cell: NotebookNode, block: tuple[int, int], line: int | None) -> str:
+    """Say how one hidden block did, given the failing line found before tracebacks were cut."""
+    if not has_error(cell):
+        return "passed"
+    if line is None:
+        return "not passed"
+    if block[0] <= line <= block[1]:
+        return "failed"
+    return "passed" if line > block[1] else "not run (a check above it failed first)"

@@ -1,0 +1,171 @@
+"""Read and write nbgrader's gradebook for a grading run (always from one process)."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+
+from course.grading.coursedir import GradingError, make_api
+from course.grading.roster import Student
+
+
+def gradebook(db_url: str):  # -> nbgrader.api.Gradebook
+    """Open nbgrader's gradebook at ``db_url`` (use it as a context manager).
+
+    SQLAlchemy's "not in session" warnings, which nbgrader's own API triggers
+    when it creates a submission, are silenced: they do not lose data.
+    """
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    warnings.filterwarnings("ignore", category=SAWarning)
+    return Gradebook(db_url)
+
+
+def prepare_assignment(config: Config, assignment: str, release: Path) -> Path:
+    """Run ``nbgrader generate_assignment`` into ``release`` (``notebooks/`` is left alone).
+
+    This records the assignment, its notebooks and its test cells in the
+    gradebook, as autograde needs; return the released notebook.
+    """
+    scratch = Config(config)
+    scratch.CourseDirectory.release_directory = str(release)
+    result = make_api(scratch).generate_assignment(assignment, force=True, create=True)
+    notebook = release / assignment / f"{assignment}.ipynb"
+    if not result.get("success") or not notebook.is_file():
+        detail = (result.get("log", "") + result.get("error", "")).strip().splitlines()[-8:]
+        raise GradingError(f"nbgrader generate_assignment {assignment} failed:\n  "
+                           + "\n  ".join(detail))
+    return notebook
+
+
+def release_scratch() -> Path:
+    """Return a new temporary folder for a release the course does not keep."""
+    return Path(tempfile.mkdtemp(prefix="course-release-"))
+
+
+def add_students(db_url: str, students: list[Student]) -> None:
+    """Create or update each student, with the roster's names and email."""
+    with gradebook(db_url) as gb:
+        for student in students:
+            gb.update_or_create_student(student.id, **student.gradebook_fields())
+
+
+def read_scores(db_url: str, assignment: str, student: str) -> dict[str, Any]:
+    """Return a submission's autograder results as plain data, to merge elsewhere."""
+    from nbgrader.api import MissingEntry
+
+    with gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}
+        notebooks = {}
+        for nb in submission.notebooks:
+            notebooks[nb.name] = {
+                "grades": {g.name: [g.auto_score, g.needs_manual_grade] for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "late_penalty": nb.late_submission_penalty,
+            }
+        stamp = submission.timestamp
+        return {"timestamp": stamp.isoformat() if stamp else None, "notebooks": notebooks}
+
+
+def _merge_notebook(nb: Any, saved: dict[str, Any], hold: bool, withhold: bool) -> None:
+    grades = saved.get("grades", {})
+    for grade in nb.grades:
+        if grade.name in grades:
+            score = grades[grade.name][0]
+            grade.auto_score = 0.0 if withhold and score is not None else score
+        grade.needs_manual_grade = bool(hold or grade.manual_score is not None
+                                        or grade.auto_score is None)
+    comments = saved.get("comments", {})
+    for comment in nb.comments:
+        if comment.name in comments:
+            comment.auto_comment = comments[comment.name]
+    nb.late_submission_penalty = saved.get("late_penalty")
+    if hold:
+        nb.flagged = True
+
+
+def merge_scores(db_url: str, assignment: str, student: str, scores: dict[str, Any],
+                 hold: bool, withhold: bool = False) -> None:
+    """Write a worker's results for one student into the main gradebook.
+
+    Manual scores already in the gradebook are kept, as nbgrader's own
+    autograde keeps them; ``hold`` marks every item "needs manual grade" and
+    flags the notebook, so the formgrader shows it to a human; ``withhold``
+    also sets the autograder's scores to zero until a human grades the items.
+    """
+    stamp = {"timestamp": scores["timestamp"]} if scores.get("timestamp") else {}
+    with gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student, **stamp)
+        for nb in submission.notebooks:
+            _merge_notebook(nb, scores.get("notebooks", {}).get(nb.name, {}), hold or withhold,
+                            withhold)
+        gb.db.commit()
+
+
+def auto_points(scores: dict[str, Any]) -> float:
+    """Return the points the autograder gave in a worker's results."""
+    return sum(grade[0] or 0.0 for nb in scores.get("notebooks", {}).values()
+               for grade in nb.get("grades", {}).values())
+
+
+def hold_for_review(db_url: str, assignment: str, student: str) -> None:
+    """Mark a submission that could not be graded: kept, unscored, needs a human.
+
+    Earlier scores of the same student are kept (nothing is lost); a new
+    submission gets no score, as nbgrader leaves one whose kernel died.
+    """
+    with gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        submission = gb.update_or_create_submission(assignment, student)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                grade.needs_manual_grade = True
+            nb.flagged = True
+        gb.db.commit()
+
+
+@dataclass
+class Standing:
+    """A student's submission as the gradebook has it."""
+
+    submitted: bool
+    score: float | None = None
+    max_score: float | None = None
+    needs_manual_grade: bool = False
+    timestamp: str = ""
+    by_hand: list[str] = field(default_factory=list)
+
+
+def standing(db_url: str, assignment: str, student: str) -> Standing:
+    """Return the gradebook's score for ``student`` on ``assignment``."""
+    from nbgrader.api import MissingEntry
+
+    with gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            max_score = gb.find_assignment(assignment).max_score
+            return Standing(False, None, max_score)
+        stamp = submission.timestamp.isoformat() if submission.timestamp else ""
+        grades = [g for nb in submission.notebooks for g in nb.grades]
+        scored = any(g.auto_score is not None or g.manual_score is not None for g in grades)
+        by_hand = [g.name for g in grades if g.needs_manual_grade and g.auto_score is None
+                   and g.manual_score is None]
+        return Standing(True, submission.score if scored else None, submission.max_score,
+                        bool(submission.needs_manual_grade), stamp, by_hand)
+
+
+def students(db_url: str) -> list[Student]:
+    """Return every student in the gradebook."""
+    with gradebook(db_url) as gb:
+        return [Student(s.id, s.first_name, s.last_name, s.email) for s in gb.students]

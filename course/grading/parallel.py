@@ -1,0 +1,78 @@
+"""Grade students in parallel: worker processes, each with its own scratch course.
+
+SQLite takes one writer at a time and nbgrader writes to the gradebook from
+every step, so workers never share it: each grades in a copy of the course
+(config, the assignment's source, a copy of the gradebook) and returns plain
+data; only the main process writes to the real gradebook, one student at a
+time, as results arrive.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+
+from course.grading import worker
+from course.grading.coursedir import CONFIG_FILE, source_dir
+
+
+def default_workers() -> int:
+    """Return the number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def db_path(config: Config) -> Path:
+    """Return the gradebook file of an ``sqlite:///`` URL."""
+    url = str(config.CourseDirectory.db_url)
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"parallel grading needs an SQLite gradebook, not {url}")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def make_template(root: Path, config: Config, assignment: str, base: Path) -> Path:
+    """Copy what a worker needs into ``base/template``: config, source, gradebook."""
+    template = base / "template"
+    source = source_dir(config)
+    shutil.copytree(root / source / assignment, template / source / assignment,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy(root / CONFIG_FILE, template / CONFIG_FILE)
+    shutil.copy(db_path(config), template / "gradebook.db")
+    return template
+
+
+def _failed(student: str, error: BaseException) -> dict[str, Any]:
+    return {"student": student, "success": False, "events": [], "scores": {},
+            "error": f"the grading worker failed ({type(error).__name__}: {error}); "
+                     "run grade again for this student"}
+
+
+def run(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
+        timeout: int | None, memory_mb: int) -> Iterator[dict[str, Any]]:
+    """Grade ``jobs`` (student -> submitted notebook) on ``workers`` processes.
+
+    Yield each worker's result as it finishes; a worker that dies is reported
+    for its students and does not stop the others.
+    """
+    context = multiprocessing.get_context("spawn")
+    workers = max(1, min(workers, len(jobs)))
+    threads = default_workers() // workers if workers > 1 else 0
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=worker.start,
+                             initargs=(str(template), timeout, memory_mb, threads)) as pool:
+        futures = {pool.submit(worker.grade, assignment, student, str(path)): student
+                   for student, path in sorted(jobs.items())}
+        for future in as_completed(futures):
+            try:
+                yield future.result()
+            except Exception as error:  # a dead worker process, or a bug in one student's run
+                yield _failed(futures[future], error)

@@ -1,0 +1,185 @@
+"""``python -m course progress``: how far a self-paced learner is, module by module.
+
+Each notebook is copied to a temporary folder and run there (or, with
+``--saved``, its saved outputs are read); the learner's file is only ever
+read. A test cell that runs without error passed its visible checks; one
+that raises ``NotAttempted`` was not attempted. Points count visible checks
+only: cohort grading also runs hidden tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import nbformat
+
+from course.grading.coursedir import GradingError, release_dir
+
+NOT_RUN, NOT_ATTEMPTED, WRONG, PASSED = "not run", "not attempted", "not right yet", "passed"
+
+
+@dataclass
+class Exercise:
+    """One test cell and how the learner's answer did on its visible checks."""
+
+    grade_id: str
+    points: float
+    state: str
+    message: str = ""
+
+    @property
+    def name(self) -> str:
+        """The exercise's name: its test cell id without ``_test``."""
+        return self.grade_id.removesuffix("_test")
+
+
+@dataclass
+class ModuleProgress:
+    """A module's exercises."""
+
+    module: str
+    exercises: list[Exercise] = field(default_factory=list)
+
+    def count(self, *states: str) -> int:
+        """Return how many exercises are in one of ``states``."""
+        return sum(e.state in states for e in self.exercises)
+
+    def points(self, *states: str) -> float:
+        """Return the points of the exercises in ``states`` (all if none given)."""
+        return sum(e.points for e in self.exercises if not states or e.state in states)
+
+
+def _is_test(cell: nbformat.NotebookNode) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def _state(cell: nbformat.NotebookNode) -> tuple[str, str]:
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        message = str(errors[0].get("evalue", "")).strip().splitlines()
+        text = message[0] if message else errors[0].get("ename", "")
+        return (NOT_ATTEMPTED if errors[0].get("ename") == "NotAttempted" else WRONG), text
+    if cell.get("execution_count") is None and not cell.get("outputs"):
+        return NOT_RUN, ""
+    return PASSED, ""
+
+
+def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
+    """Return every graded test cell of a (run) notebook with its state."""
+    found = []
+    for cell in nb.cells:
+        if _is_test(cell):
+            meta = cell.metadata.nbgrader
+            state, message = _state(cell)
+            found.append(Exercise(meta.get("grade_id", "?"), float(meta.get("points", 0)),
+                                  state, message))
+    return found
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read a learner's notebook, or raise a clear error (the file is not touched)."""
+    if not path.is_file():
+        raise GradingError(f"{path} does not exist. Give the path of a notebook, such as "
+                           "notebooks/00_welcome/00_welcome.ipynb.")
+    try:
+        return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    except Exception as error:  # invalid JSON, wrong format or encoding
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise GradingError(f"{path} is not a valid notebook ({first}). Nothing was changed; "
+                           "open it in a text editor to repair it, or ask for help.") from error
+
+
+@contextlib.contextmanager
+def _kernel_stderr_to(log: Path) -> Iterator[None]:
+    """Send the kernel's start-up chatter (it inherits stderr) to ``log``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    target = os.open(log, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.dup2(target, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
+
+
+def run_copy(path: Path, timeout: int) -> nbformat.NotebookNode:
+    """Run a copy of ``path`` in a temporary folder and return the executed copy."""
+    from course.notebook_run import run_notebook
+
+    with tempfile.TemporaryDirectory(prefix="course-progress-") as folder:
+        copy = Path(folder) / path.name
+        shutil.copyfile(path, copy)
+        try:
+            with _kernel_stderr_to(Path(folder) / "kernel.log"):
+                result = run_notebook(copy, timeout=timeout)
+        except Exception as error:  # a dead kernel or a cell over the time limit
+            raise GradingError(f"{path} could not be run to the end ({type(error).__name__}: "
+                               f"{error}). Nothing was changed.") from error
+    return result.notebook
+
+
+def module_progress(path: Path, run: bool, timeout: int) -> ModuleProgress:
+    """Return the progress recorded in one notebook (run in a copy unless ``run`` is False)."""
+    nb = read_notebook(path)
+    if run:
+        nb = run_copy(path, timeout)
+    return ModuleProgress(path.stem, exercises(nb))
+
+
+def table(modules: list[ModuleProgress], out: TextIO | None = None) -> None:
+    """Print one line per module, then what is left to do."""
+    out = out or sys.stdout
+    out.write(f"{'module':<24} {'passed':>9} {'attempted':>10} {'points':>11}\n")
+    for m in modules:
+        total = len(m.exercises)
+        attempted = m.count(PASSED, WRONG)
+        out.write(f"{m.module:<24} {m.count(PASSED):>4}/{total:<4} {attempted:>5}/{total:<4} "
+                  f"{m.points(PASSED):>5g}/{m.points():<5g}\n")
+    for m in modules:
+        wrong = [e for e in m.exercises if e.state == WRONG]
+        left = [e.name for e in m.exercises if e.state in (NOT_ATTEMPTED, NOT_RUN)]
+        if wrong or left:
+            out.write(f"\n{m.module}:\n")
+        for e in wrong:
+            out.write(f"  {e.name}: {e.message or e.state}\n")
+        if left:
+            out.write(f"  not attempted yet: {', '.join(left)}\n")
+    out.write("\nPoints count the visible checks; cohort grading also runs hidden tests.\n")
+
+
+def default_notebooks(course_dir: Path) -> list[Path]:
+    """Return the learner's notebooks: ``notebooks/<id>/<id>.ipynb`` of the course."""
+    folder = "notebooks"
+    if (course_dir / "nbgrader_config.py").is_file():
+        from course.grading.coursedir import load_config
+
+        folder = release_dir(load_config(course_dir))
+    return sorted(p for p in (course_dir / folder).glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def progress(notebooks: list[str], course_dir: Path, run: bool = True, timeout: int = 120) -> int:
+    """Print the learner's progress; return 1 if a notebook could not be read or run."""
+    paths = [Path(p) for p in notebooks] or default_notebooks(course_dir.resolve())
+    if not paths:
+        raise GradingError(f"no notebooks found under {course_dir.resolve()}; give their paths.")
+    modules, status = [], 0
+    for path in paths:
+        try:
+            modules.append(module_progress(path, run, timeout))
+        except GradingError as error:
+            print(f"✘ {error}", file=sys.stderr)
+            status = 1
+    if modules:
+        table(modules)
+    return status

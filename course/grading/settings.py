@@ -1,0 +1,54 @@
+"""The nbgrader configuration used for cohort grading: the course's own, plus safeguards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+
+from course.grading.coursedir import load_config
+
+
+def _configured(config: Config, section: str, name: str, default: list[Any]) -> list[Any]:
+    value = config.get(section, {}).get(name)
+    return list(value) if value else list(default)
+
+
+def _is(item: Any, cls: type) -> bool:
+    return item is cls or item == f"{cls.__module__}.{cls.__name__}" or item == cls.__name__
+
+
+def autograde_preprocessors(config: Config) -> list[Any]:
+    """Return nbgrader's autograde steps, ``Execute`` replaced by ``GuardedExecute``."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from course.grading.execute import GuardedExecute
+
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    steps = _configured(config, "Autograde", "autograde_preprocessors", default)
+    return [GuardedExecute if _is(step, Execute) else step for step in steps]
+
+
+def feedback_preprocessors(config: Config) -> list[Any]:
+    """Return nbgrader's feedback steps with ``HideHiddenTests`` before the HTML."""
+    from nbgrader.converters import GenerateFeedback
+
+    from course.grading.feedback import HideHiddenTests
+
+    default = GenerateFeedback.class_traits()["preprocessors"].default()
+    steps = _configured(config, "GenerateFeedback", "preprocessors", default)
+    steps = [step for step in steps if not _is(step, HideHiddenTests)]
+    return [HideHiddenTests, *steps] if not steps else [steps[0], HideHiddenTests, *steps[1:]]
+
+
+def grading_config(root: Path, timeout: int | None = None, memory_mb: int = 2048) -> Config:
+    """Return the course's config for ``root`` with the guard, feedback filter and limits."""
+    config = load_config(root)
+    if timeout:
+        config.Execute.timeout = int(timeout)
+    config.GuardedExecute.memory_mb = int(memory_mb)
+    config.Autograde.autograde_preprocessors = autograde_preprocessors(config)
+    config.GenerateFeedback.preprocessors = feedback_preprocessors(config)
+    return config

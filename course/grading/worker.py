@@ -1,0 +1,95 @@
+"""A grading worker process: its own scratch course directory, one student at a time.
+
+Each worker copies a template course (the config, the assignment's source and
+a copy of the gradebook) into its own folder, so workers never share a SQLite
+file; it autogrades and writes feedback with nbgrader's Python API and returns
+plain data for the main process to merge into the real gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_STATE: dict[str, Any] = {}
+
+
+def _quiet(folder: Path) -> None:
+    """Send this process's (and its kernels') stdout and stderr to ``worker.log``."""
+    log = os.open(folder / "worker.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS")
+
+
+def share_cores(threads: int) -> None:
+    """Let each kernel's numerical libraries use ``threads`` threads, not every core."""
+    for name in THREAD_VARIABLES:
+        os.environ.setdefault(name, str(max(1, threads)))
+
+
+def start(template: str, timeout: int | None, memory_mb: int, threads: int = 0) -> None:
+    """Initialise a worker: copy the template course and open nbgrader's API on it.
+
+    ``threads`` (if not 0) caps the threads of NumPy's BLAS in the kernels, so
+    that workers side by side do not oversubscribe the cores.
+    """
+    from course.grading.coursedir import make_api
+    from course.grading.settings import grading_config
+
+    if threads:
+        share_cores(threads)
+    scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=Path(template).parent))
+    shutil.copytree(template, scratch, dirs_exist_ok=True)
+    _quiet(scratch)
+    config = grading_config(scratch, timeout, memory_mb)
+    _STATE.update(scratch=scratch, api=make_api(config), db_url=config.CourseDirectory.db_url)
+
+
+def _submit(assignment: str, student: str, notebook: Path) -> None:
+    folder = _STATE["scratch"] / "submitted" / student / assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    shutil.copytree(notebook.parent, folder)
+
+
+def _output(step: str, assignment: str, student: str) -> str:
+    coursedir = _STATE["api"].coursedir
+    folder = Path(coursedir.format_path(getattr(coursedir, f"{step}_directory"), student,
+                                        assignment))
+    return str(folder) if folder.is_dir() else ""
+
+
+def grade(assignment: str, student: str, notebook: str) -> dict[str, Any]:
+    """Autograde one student's submission and write its feedback; return the results."""
+    from course.grading.execute import GuardedExecute
+    from course.grading.gradebook import read_scores
+
+    api, began = _STATE["api"], time.perf_counter()
+    _submit(assignment, student, Path(notebook))
+    GuardedExecute.events.clear()
+    graded = api.autograde(assignment, student, force=True, create=True)
+    events = list(GuardedExecute.events)
+    feedback: dict[str, Any] = {}
+    if graded.get("success"):
+        feedback = api.generate_feedback(assignment, student, force=True)
+    return {
+        "student": student,
+        "success": bool(graded.get("success")),
+        "log": graded.get("log", ""),
+        "error": graded.get("error", ""),
+        "feedback_error": "" if feedback.get("success", True) else feedback.get("error", ""),
+        "events": events,
+        "scores": read_scores(_STATE["db_url"], assignment, student),
+        "autograded": _output("autograded", assignment, student),
+        "feedback": _output("feedback", assignment, student),
+        "seconds": time.perf_counter() - began,
+    }
