@@ -4,7 +4,6 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
-c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 
 # The release stub is a comment, so the placeholder line above the solution
 # markers (`precision = None`) survives and "Run All" reaches the end.
@@ -28,3 +27,13 @@ c.IgnorePattern.pattern = r"\b(\w*Warning|warnings\.warn)\b"
 
 # A submission whose test cells were deleted gets them back, unedited.
 c.OverwriteCells.add_missing_cells = True
+
+# Cohort safeguards (course/grading): before every test cell the grader puts
+# back the check helpers and IPython's hooks that an answer cell may have
+# patched, each grading kernel gets a memory cap, and feedback shows
+# "hidden tests: passed / failed" instead of the hidden tests' code.
+from course.grading.settings import autograde_preprocessors, feedback_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors(c)
+c.GenerateFeedback.preprocessors = feedback_preprocessors(c)
+c.GuardedExecute.memory_mb = 2048

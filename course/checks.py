@@ -45,6 +45,10 @@ __all__ = [
 class CheckFailed(AssertionError):
     """An answer is wrong; the message says why and what to try."""
 
+    def _render_traceback_(self) -> list[str]:
+        """Show IPython users the message alone, not a traceback through this module."""
+        return [f"\x1b[0;31m{self}\x1b[0m"]
+
 
 class NotAttempted(CheckFailed):
     """The answer variable still holds its placeholder."""
@@ -70,6 +74,15 @@ def answered(name: str, value: object) -> None:
         )
 
 
+def _base_float(value: numbers.Real) -> float:
+    """Convert with the built-in type's method, so a subclass cannot fake its value."""
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, int):
+        return int.__float__(value)
+    return float(value)
+
+
 def _as_float(name: str, value: object) -> float:
     answered(name, value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -77,7 +90,7 @@ def _as_float(name: str, value: object) -> float:
             _fail(f"`{name}` should be a single number; you gave an array of one value. "
                   "Take it out with float(...).")
         _fail(f"`{name}` should be a number; you gave {_describe(value)}.")
-    result = float(value)
+    result = _base_float(value)
     if math.isnan(result):
         _fail(f"`{name}` is NaN (not a number): check for a division by zero or missing data.")
     return result
@@ -94,8 +107,10 @@ def share(name: str, value: object) -> None:
     """Check that ``value`` is a share between 0 and 1 (a rate, not a percentage or a count)."""
     result = _as_float(name, value)
     if 1 < result <= 100:
+        kind = "a percentage or a count" if result == int(result) else "a percentage"
         _fail(f"`{name}` should be a share between 0 and 1; you gave {result:g}, which "
-              f"looks like a percentage. Give {result / 100:g} for {result:g}%.")
+              f"looks like {kind}. A share is a part divided by the whole "
+              f"(give {result / 100:g} for {result:g}%).")
     if not 0 <= result <= 1:
         hint = " (a count? divide by the total)" if result > 100 else ""
         _fail(f"`{name}` should be a share between 0 and 1; you gave {result:g}{hint}.")
@@ -115,17 +130,17 @@ def choice(name: str, value: object, options: str | Iterable[str] = "ABCD") -> N
     if not isinstance(value, str):
         _fail(f'`{name}` should be one letter in quotes, such as "{allowed[0]}"; '
               f"you gave {_describe(value)}.")
-    if value.strip().upper() not in allowed:
+    if str.__str__(value).strip().upper() not in allowed:
         _fail(f"`{name}` should be one of {', '.join(allowed)}; you gave {value!r}.")
 
 
 def _normalize(value: object, decimals: int) -> str:
     if isinstance(value, str):
-        return value.strip().upper()
+        return str.__str__(value).strip().upper()
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, numbers.Real):
-        rounded = round(float(value), decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
+        rounded = round(_base_float(value), decimals) + 0.0  # + 0.0 turns -0.0 into 0.0
         return f"{rounded:.{decimals}f}"
     if isinstance(value, Iterable):
         return ",".join(sorted(_normalize(v, decimals) for v in value))
@@ -181,7 +196,8 @@ def equals(name: str, value: object, expected: object, hint: str = "") -> None:
     """Check that ``value`` equals ``expected``; text ignores case and spaces."""
     answered(name, value)
     if isinstance(expected, str):
-        ok = isinstance(value, str) and value.strip().upper() == expected.strip().upper()
+        given = str.__str__(value).strip().upper() if isinstance(value, str) else None
+        ok = given == expected.strip().upper()
     elif isinstance(expected, numbers.Real) and not isinstance(expected, bool):
         ok = _as_float(name, value) == float(expected)
     else:

@@ -84,3 +84,37 @@ def test_checks_return_nothing_nbgrader_could_read_as_partial_credit(capsys):
     assert checks.share("p", 0.5) is None
     assert checks.correct("p") is None
     assert "✔" in capsys.readouterr().out
+
+
+def test_subclasses_cannot_fake_an_answer():
+    class Sneaky(float):
+        def __float__(self):
+            return 0.712
+
+        def __eq__(self, other):
+            return True
+
+    class Shouty(str):
+        def strip(self):
+            return "B"
+
+        def upper(self):
+            return "B"
+
+    right = checks.digest("p", 0.712)
+    with pytest.raises(CheckFailed):
+        checks.matches("p", Sneaky(0.1), right)
+    with pytest.raises(CheckFailed):
+        checks.close("p", Sneaky(0.1), 0.712)
+    with pytest.raises(CheckFailed):
+        checks.equals("q", Shouty("C"), "B")
+
+
+def test_a_failed_check_shows_only_its_message_in_ipython():
+    error = CheckFailed("✘ `p` is not right")
+    assert error._render_traceback_() == ["\x1b[0;31m✘ `p` is not right\x1b[0m"]
+
+
+def test_a_whole_number_up_to_100_may_be_a_count():
+    with pytest.raises(CheckFailed, match="percentage or a count"):
+        checks.share("p", 37)
