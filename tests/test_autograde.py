@@ -154,3 +154,15 @@ def test_bad_submissions_are_reported_and_the_batch_goes_on(tmp_path):
     assert "f_invalid_json" in log, "the invalid notebook is not reported"
     assert "b_loops" in log or "CellTimeoutError" in log or "Timeout" in log, log[-2000:]
     shutil.rmtree(course / "autograded", ignore_errors=True)
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_written_answers_reach_formgrader_as_manual_grades(graded_course, module):
+    """Formgrader lists what the gradebook marks for manual grading, with its points."""
+    cells = read(solution_path(module)).cells
+    manual = {grading(c)["grade_id"]: grading(c)["points"] for c in cells
+              if grading(c).get("grade") and grading(c).get("solution")}
+    scores = _scores(graded_course, module, "solution")
+    for grade_id, points in manual.items():
+        _, maximum, needs_manual = scores[grade_id]
+        assert needs_manual and maximum == points, (module, grade_id, scores[grade_id])
