@@ -180,8 +180,11 @@ def matches(
     if wrong and given in wrong:
         _fail(f"`{name}` is not right: {wrong[given]}")
     rounding = ""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and decimals > 0:
-        rounding = f" (if you rounded, keep at least {decimals} decimal places)"
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        rounding = (f" (if you rounded, keep at least {decimals + 1} decimal places)"
+                    if decimals > 0 else
+                    " (if you rounded, round to the nearest whole number with round(...);"
+                    " int(...) cuts the decimals off)")
     _fail(f"`{name}` is not right yet{rounding}. {hint}".strip())
 
 
