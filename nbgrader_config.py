@@ -28,12 +28,3 @@ c.IgnorePattern.pattern = r"\b(\w*Warning|warnings\.warn)\b"
 # A submission whose test cells were deleted gets them back, unedited.
 c.OverwriteCells.add_missing_cells = True
 
-# Cohort safeguards (course/grading): before every test cell the grader puts
-# back the check helpers and IPython's hooks that an answer cell may have
-# patched, each grading kernel gets a memory cap, and feedback shows
-# "hidden tests: passed / failed" instead of the hidden tests' code.
-from course.grading.settings import autograde_preprocessors, feedback_preprocessors  # noqa: E402
-
-c.Autograde.autograde_preprocessors = autograde_preprocessors(c)
-c.GenerateFeedback.preprocessors = feedback_preprocessors(c)
-c.GuardedExecute.memory_mb = 2048

@@ -45,10 +45,6 @@ __all__ = [
 class CheckFailed(AssertionError):
     """An answer is wrong; the message says why and what to try."""
 
-    def _render_traceback_(self) -> list[str]:
-        """Show IPython users the message alone, not a traceback through this module."""
-        return [f"\x1b[0;31m{self}\x1b[0m"]
-
 
 class NotAttempted(CheckFailed):
     """The answer variable still holds its placeholder."""

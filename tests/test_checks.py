@@ -110,11 +110,6 @@ def test_subclasses_cannot_fake_an_answer():
         checks.equals("q", Shouty("C"), "B")
 
 
-def test_a_failed_check_shows_only_its_message_in_ipython():
-    error = CheckFailed("✘ `p` is not right")
-    assert error._render_traceback_() == ["\x1b[0;31m✘ `p` is not right\x1b[0m"]
-
-
 def test_a_whole_number_up_to_100_may_be_a_count():
     with pytest.raises(CheckFailed, match="percentage or a count"):
         checks.share("p", 37)
