@@ -45,14 +45,13 @@ def bench(root: Path, folder: str = "notebooks") -> list[RunResult]:
 
 
 def _nbgrader(args: list[str], cwd: Path) -> None:
-    import os
     import subprocess
     import sys
 
-    bin_dir = str(Path(sys.executable).parent)
-    env = dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=env, check=True,
-                   capture_output=True)
+    from course.grading.coursedir import nbgrader_env
+
+    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=nbgrader_env(),
+                   check=True, capture_output=True)
 
 
 def bench_autograde(root: Path, notebook_seconds: dict[str, float]) -> dict[str, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,8 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.manager import start_new_kernel
+
+from course.grading.coursedir import nbgrader_env
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
@@ -58,8 +59,7 @@ def visible_part(source: str) -> str:
 
 def course_env() -> dict[str, str]:
     """Environment for nbgrader subprocesses: this Python's bin first (nbgrader runs alembic)."""
-    bin_dir = str(Path(sys.executable).parent)
-    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    return nbgrader_env()
 
 
 def nbgrader(*args: str, cwd: Path, check: bool = True,

@@ -22,11 +22,17 @@ def venv_bin() -> str:
     return str(Path(sys.executable).parent)
 
 
-def put_venv_on_path() -> None:
-    """Put this Python's bin directory first on PATH, for nbgrader's subprocesses."""
+def nbgrader_env() -> dict[str, str]:
+    """Return the environment with this Python's bin directory first on PATH."""
     parts = os.environ.get("PATH", "").split(os.pathsep)
     if parts[:1] != [venv_bin()]:
-        os.environ["PATH"] = os.pathsep.join([venv_bin(), *parts])
+        parts = [venv_bin(), *parts]
+    return dict(os.environ, PATH=os.pathsep.join(parts))
+
+
+def put_venv_on_path() -> None:
+    """Put this Python's bin directory first on PATH, for nbgrader's subprocesses."""
+    os.environ["PATH"] = nbgrader_env()["PATH"]
 
 
 def course_root(path: str | Path) -> Path:
