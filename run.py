@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Set up the course and open it, or test it: the README's two commands.
 
-    python3 run.py lab     create .venv, install the pinned packages, open JupyterLab
+    python3 run.py lab     create .venv, install the pinned packages, copy the modules you
+                           have not started into my-work/ (never over your copies), open JupyterLab
     python3 run.py test    create .venv, install packages and test tools, run the test suite
 
 Needs only Python 3.11 and an internet connection to PyPI for the first install.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-WELCOME = "notebooks/00_welcome/00_welcome.ipynb"
+WELCOME = "my-work/00_welcome.ipynb"  # the learner's own copy, made by `course start`
 
 
 def venv_python() -> Path:
@@ -57,6 +58,7 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ, PYTHONNOUSERSITE="1")
     if argv[0] == "lab":
         python = install("")
+        subprocess.run([str(python), "-m", "course", "start"], cwd=ROOT, env=env, check=True)
         return subprocess.call([str(python), "-m", "jupyter", "lab", WELCOME, *argv[1:]],
                                cwd=ROOT, env=env)
     python = install("test")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from course import checks
@@ -41,6 +42,19 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if check_environment() else 1
 
 
+def _start(args: argparse.Namespace) -> int:
+    from course.grading.coursedir import GradingError
+    from course.workspace import report, start
+
+    try:
+        copies = start(args.modules, Path(args.course_dir), fresh=args.fresh)
+    except GradingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(report(copies, Path(args.course_dir)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for ``python -m course``."""
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
@@ -63,6 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check Python, package versions and datasets")
     check.set_defaults(run=_check)
+
+    start = commands.add_parser(
+        "start", help="copy modules into my-work/, where you work (never overwrites your copy)",
+        description="Copy course modules into my-work/<module>.ipynb, your own copies: "
+                    "git pull and regenerated releases never change them. A copy that exists "
+                    "is kept; --fresh replaces it with the course's version after moving yours "
+                    "to my-work/backups/.")
+    start.add_argument("modules", nargs="*", help="modules, e.g. 03 or 03_metrics (default: all)")
+    start.add_argument("--fresh", action="store_true",
+                       help="replace your copy with the current version (yours is backed up)")
+    start.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    start.set_defaults(run=_start)
     add_commands(commands)
     return parser
 

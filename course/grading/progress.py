@@ -21,7 +21,7 @@ from typing import TextIO
 
 import nbformat
 
-from course.grading.coursedir import GradingError, release_dir
+from course.grading.coursedir import GradingError
 
 NOT_RUN, NOT_ATTEMPTED, WRONG, PASSED = "not run", "not attempted", "not right yet", "passed"
 
@@ -89,7 +89,7 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read a learner's notebook, or raise a clear error (the file is not touched)."""
     if not path.is_file():
         raise GradingError(f"{path} does not exist. Give the path of a notebook, such as "
-                           "notebooks/00_welcome/00_welcome.ipynb.")
+                           "my-work/03_metrics.ipynb.")
     try:
         return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     except Exception as error:  # invalid JSON, wrong format or encoding
@@ -159,13 +159,16 @@ def table(modules: list[ModuleProgress], out: TextIO | None = None) -> None:
 
 
 def default_notebooks(course_dir: Path) -> list[Path]:
-    """Return the learner's notebooks: ``notebooks/<id>/<id>.ipynb`` of the course."""
-    folder = "notebooks"
-    if (course_dir / "nbgrader_config.py").is_file():
-        from course.grading.coursedir import load_config
+    """Return the learner's notebooks: their copies in ``my-work/``, else the release's."""
+    from course.workspace import WORK_DIR, releases
 
-        folder = release_dir(load_config(course_dir))
-    return sorted(p for p in (course_dir / folder).glob("*/*.ipynb") if p.stem == p.parent.name)
+    own = sorted(p for p in (course_dir / WORK_DIR).glob("*.ipynb"))
+    if own:
+        return own
+    try:
+        return list(releases(course_dir).values())
+    except GradingError:
+        return []
 
 
 def progress(notebooks: list[str], course_dir: Path, run: bool = True, timeout: int = 120) -> int:

@@ -1,0 +1,148 @@
+"""``python -m course start``: learners work in my-work/ copies that nothing ever overwrites."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbtools import ROOT
+
+from course.grading.coursedir import GradingError
+from course.grading.progress import default_notebooks
+from course.workspace import FRESH, KEPT, NEW, UNREADABLE, UPDATED, report, start
+
+MODULES = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir())
+
+
+@pytest.fixture
+def course(tmp_path):
+    """A course folder with the real release and nbgrader config, and no my-work/ yet."""
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    return tmp_path
+
+
+def _edit(path, text="answer = 42  # the learner's work"):
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(text))
+    nbformat.write(nb, path)
+    return path.read_bytes()
+
+
+def _update_release(course, module):
+    release = course / "notebooks" / module / f"{module}.ipynb"
+    nb = nbformat.read(release, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A correction from the course authors."))
+    nbformat.write(nb, release)
+    return release
+
+
+def test_start_copies_every_module_with_its_release_cells(course):
+    copies = start([], course)
+    assert [c.module for c in copies] == MODULES
+    assert {c.state for c in copies} == {NEW}
+    for c in copies:
+        assert c.path == course / "my-work" / f"{c.module}.ipynb"
+        mine = nbformat.read(c.path, as_version=4)
+        release = nbformat.read(course / "notebooks" / c.module / f"{c.module}.ipynb", 4)
+        assert mine.cells == release.cells
+        assert mine.metadata["course"]["module"] == c.module
+
+
+def test_start_again_never_changes_a_learners_copy(course):
+    start(["03"], course)
+    mine = course / "my-work" / "03_metrics.ipynb"
+    edited = _edit(mine)
+    (again,) = start(["03_metrics"], course)
+    assert again.state == KEPT
+    assert mine.read_bytes() == edited
+
+
+def test_a_course_update_is_reported_and_the_copy_kept(course):
+    start(["03"], course)
+    mine = course / "my-work" / "03_metrics.ipynb"
+    edited = _edit(mine)
+    _update_release(course, "03_metrics")
+    copies = start([], course)
+    states = {c.module: c.state for c in copies}
+    assert states["03_metrics"] == UPDATED
+    assert mine.read_bytes() == edited
+    message = report(copies, course)
+    assert "03_metrics" in message and "--fresh" in message and "untouched" in message
+
+
+def test_fresh_backs_up_the_learners_copy_first(course):
+    start(["03"], course)
+    mine = course / "my-work" / "03_metrics.ipynb"
+    edited = _edit(mine)
+    release = _update_release(course, "03_metrics")
+    first = start(["03"], course, fresh=True)[0]
+    second_edit = _edit(mine, "second = 'attempt'")
+    second = start(["03"], course, fresh=True)[0]
+    assert first.state == second.state == FRESH
+    assert first.backup.read_bytes() == edited
+    assert second.backup.read_bytes() == second_edit
+    assert first.backup != second.backup  # two backups in the same second: both kept
+    assert nbformat.read(mine, 4).cells == nbformat.read(release, 4).cells
+    assert start(["03"], course)[0].state == KEPT
+
+
+def test_a_broken_copy_is_reported_and_left_alone(course):
+    mine = course / "my-work" / "03_metrics.ipynb"
+    mine.parent.mkdir()
+    mine.write_text("{ not a notebook")
+    (copy,) = start(["03"], course)
+    assert copy.state == UNREADABLE
+    assert mine.read_text() == "{ not a notebook"
+
+
+@pytest.mark.parametrize("names, fresh, message", [
+    (["3x"], False, "not one module of the course"),
+    (["0"], False, "not one module of the course"),  # not a whole module number
+    ([], True, "name the modules"),
+])
+def test_bad_requests_are_clear_errors_and_change_nothing(course, names, fresh, message):
+    with pytest.raises(GradingError, match=message):
+        start(names, course, fresh=fresh)
+    assert not (course / "my-work").exists()
+
+
+def test_outside_a_course_is_a_clear_error(tmp_path):
+    with pytest.raises(GradingError, match="no course notebooks found"):
+        start([], tmp_path)
+
+
+def test_cli_start_and_its_exit_status(course):
+    ok = subprocess.run([sys.executable, "-m", "course", "start", "03", "--course-dir",
+                         str(course)], capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0, ok.stderr
+    assert "my-work/03_metrics.ipynb  new copy" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "course", "start", "99", "--course-dir",
+                          str(course)], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode == 2 and "not one module" in bad.stderr
+
+
+def test_progress_reads_the_learners_copies_once_they_exist(course):
+    assert [p.parent.name for p in default_notebooks(course)] == MODULES
+    start(["01", "03"], course)
+    assert [p.name for p in default_notebooks(course)] == ["01_paradigms.ipynb",
+                                                          "03_metrics.ipynb"]
+
+
+def test_run_py_lab_makes_the_copies_then_opens_the_welcome_copy(monkeypatch):
+    spec = importlib.util.spec_from_file_location("run_py", ROOT / "run.py")
+    run_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_py)
+    calls = []
+    monkeypatch.setattr(run_py, "install", lambda extras: ROOT / ".venv/bin/python")
+    monkeypatch.setattr(run_py.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.setattr(run_py.subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    assert run_py.main(["lab"]) == 0
+    start_cmd, lab_cmd = calls
+    assert start_cmd[1:] == ["-m", "course", "start"]
+    assert lab_cmd[1:4] == ["-m", "jupyter", "lab"]
+    assert lab_cmd[4] == "my-work/00_welcome.ipynb" == run_py.WELCOME
