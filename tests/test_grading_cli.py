@@ -66,10 +66,15 @@ CHEATS = {
                        "text = (root / 'solutions/00_welcome/00_welcome.ipynb').read_text()\n"
                        "bad_risk_share = float(re.search(r'bad_risk_share, ([0-9.]+), tol',"
                        " text).group(1))",
+    "reads-gradebook": "import sqlite3, pathlib, course\n"
+                       "root = pathlib.Path(course.__file__).resolve().parents[1]\n"
+                       "db = sqlite3.connect(str(root / 'gradebook.db'))\n"
+                       "rows = db.execute('select name from sqlite_master').fetchall()\n"
+                       "bad_risk_share = 0.9",
 }
 KINDS = {"patches-checks": "check helpers", "rebinds-checks": "check helpers",
          "input-transformer": "IPython hooks", "float-subclass": "number subclass",
-         "reads-solutions": "file access"}
+         "reads-solutions": "file access", "reads-gradebook": "file access"}
 
 
 def _answers(answers):

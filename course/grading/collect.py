@@ -7,6 +7,11 @@ folder or zip, finds the id; each notebook is copied, whatever its name, to
 ``submitted/<student_id>/<assignment>/<assignment>.ipynb`` where nbgrader
 expects it. Zip members are read, never extracted, so a crafted archive cannot
 write outside the course.
+
+Notebooks already in nbgrader's layout (``<student>/<assignment>/<assignment>.ipynb``,
+as ``nbgrader collect`` leaves them after an exchange) are recognised by the
+default pattern, and the course's own ``submitted/`` folder is graded in place:
+nothing in it is rewritten, so nbgrader's ``timestamp.txt`` stays.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from course.grading.roster import valid_id
 DEFAULT_PATTERN = r"(?P<student_id>[^/_.]+)[^/]*\.ipynb$"
 MAX_BYTES = 50 * 1024 * 1024
 IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
+#: nbgrader's own files beside a submitted notebook
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
 @dataclass
@@ -89,18 +96,29 @@ def _zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
 def _ignored(name: str) -> bool:
     """Return True for platform clutter: ``__MACOSX``, checkpoints, hidden files."""
     parts = PurePosixPath(name).parts
+    if parts and parts[-1] in NBGRADER_FILES:
+        return True
     return any(p in IGNORED_PARTS or (p.startswith(".") and p != "..") for p in parts)
 
 
-def _match(entry: Entry, pattern: re.Pattern[str]) -> tuple[str | None, str]:
-    """Return ``(student_id, "")`` for a submission, or ``(None, reason)`` to skip it."""
+def nbgrader_layout(assignment: str) -> re.Pattern[str]:
+    """Match ``<student>/<assignment>/<assignment>.ipynb``, nbgrader's own layout."""
+    name = re.escape(assignment)
+    return re.compile(rf"(?:^|/)(?P<student_id>[^/]+)/{name}/{name}\.ipynb$")
+
+
+def _match(entry: Entry, patterns: list[re.Pattern[str]]) -> tuple[str | None, str]:
+    """Return ``(student_id, "")`` for a submission, or ``(None, reason)`` to skip it.
+
+    The first of ``patterns`` that matches gives the student id.
+    """
     if ".." in PurePosixPath(entry.name).parts or entry.name.startswith("/"):
         return None, "unsafe path (it points outside the folder or zip)"
     if not entry.name.lower().endswith(".ipynb"):
         return None, "not a notebook (.ipynb)"
-    found = pattern.search(entry.name)
+    found = next((m for m in (p.search(entry.name) for p in patterns) if m), None)
     if not found or not found.group("student_id"):
-        return None, f"no student id: the name does not match --pattern {pattern.pattern!r}"
+        return None, f"no student id: the name does not match --pattern {patterns[-1].pattern!r}"
     student = found.group("student_id")
     if not valid_id(student):
         return None, f"{student!r} is not a valid student id (letters, digits, . _ @ + -)"
@@ -143,13 +161,13 @@ def _write(course: Path, assignment: str, student: str, data: bytes) -> Path:
     return target
 
 
-def _gather(entries: Iterator[Entry], pattern: re.Pattern[str],
+def _gather(entries: Iterator[Entry], patterns: list[re.Pattern[str]],
             collection: Collection) -> dict[str, list[Entry]]:
     by_student: dict[str, list[Entry]] = {}
     for entry in entries:
         if _ignored(entry.name):
             continue
-        student, reason = _match(entry, pattern)
+        student, reason = _match(entry, patterns)
         if student is None:
             collection.skipped.append((entry.name, reason))
         else:
@@ -171,17 +189,39 @@ def _open_entries(submissions: Path) -> tuple[Iterator[Entry], zipfile.ZipFile |
     return _zip_entries(archive), archive
 
 
+def _patterns(pattern: str, assignment: str, in_place: bool) -> list[re.Pattern[str]]:
+    """Return the patterns to try, in order.
+
+    In place: nbgrader's layout only. With the default pattern: nbgrader's layout
+    first, then file names. A pattern the instructor gave: that pattern alone.
+    """
+    layout = nbgrader_layout(assignment)
+    if in_place:
+        return [layout]
+    compiled = compile_pattern(pattern)
+    return [layout, compiled] if pattern == DEFAULT_PATTERN else [compiled]
+
+
 def collect(submissions: str | Path, course: Path, assignment: str,
             pattern: str = DEFAULT_PATTERN) -> Collection:
-    """Copy one notebook per student from ``submissions`` into ``course/submitted/``."""
-    compiled = compile_pattern(pattern)
+    """Copy one notebook per student from ``submissions`` into ``course/submitted/``.
+
+    If ``submissions`` is ``course/submitted`` itself, its notebooks for
+    ``assignment`` are graded where they are (other assignments are left out).
+    """
+    in_place = Path(submissions).resolve() == (course / "submitted").resolve()
+    patterns = _patterns(pattern, assignment, in_place)
     entries, archive = _open_entries(Path(submissions))
     collection = Collection()
     try:
-        by_student = _gather(entries, compiled, collection)
+        by_student = _gather(entries, patterns, collection)
+        if in_place:
+            collection.skipped.clear()  # other assignments' files are not submissions
         for student, found in sorted(by_student.items()):
-            data = _choose(student, found, collection).read()
-            path = _write(course, assignment, student, data)
+            chosen = _choose(student, found, collection)
+            data = chosen.read()
+            path = (course / "submitted" / chosen.name if in_place else
+                    _write(course, assignment, student, data))
             problem = _problem(data)
             if problem:
                 collection.invalid[student] = problem
