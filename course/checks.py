@@ -25,6 +25,11 @@ import hashlib
 import math
 import numbers
 from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+
+class _Items(Protocol):
+    def items(self) -> Iterable[tuple[object, object]]: ...
 
 __all__ = [
     "CheckFailed",
@@ -38,6 +43,9 @@ __all__ = [
     "matches",
     "close",
     "equals",
+    "within_factor",
+    "proportional",
+    "best_within",
     "correct",
 ]
 
@@ -203,6 +211,112 @@ def equals(name: str, value: object, expected: object, hint: str = "") -> None:
         ok = type(value) is type(expected) and value == expected
     if not ok:
         _fail(f"`{name}` is not right. {hint}".strip())
+
+
+def within_factor(
+    name: str,
+    value: object,
+    measured: float,
+    factor: float = 3.0,
+    slips: Mapping[float, str] | None = None,
+    hint: str = "",
+) -> None:
+    """Check a measured answer (a time) against this machine's own measurement.
+
+    Timings differ between machines and between runs, so ``value`` passes when
+    it is within ``factor`` times ``measured``, either way. ``slips`` maps the
+    factor of a known slip (the slipped answer divided by the right one, e.g.
+    ``1 / 1000`` for seconds given instead of milliseconds) to an explanation,
+    said when the answer is within ``factor`` of that slip. Keep the slips at
+    least ``factor ** 2`` away from 1 and from each other.
+    """
+    if not measured > 0:
+        raise ValueError(f"the measurement for `{name}` must be positive, got {measured!r}")
+    result = _as_float(name, value)
+    if result <= 0:
+        _fail(f"`{name}` should be a positive number; you gave {result:g}.")
+    spread = math.log(factor)
+    offset = math.log(result / measured)
+    if abs(offset) <= spread:
+        return
+    for slip, message in sorted((slips or {}).items(),
+                                key=lambda item: abs(offset - math.log(item[0]))):
+        if abs(offset - math.log(slip)) <= spread:
+            _fail(f"`{name}` is not right: {message}")
+        break
+    direction = "larger" if offset > 0 else "smaller"
+    _fail(f"`{name}` is more than {factor:g} times {direction} than what this cell measured "
+          f"for the same thing. {hint}".strip())
+
+
+def proportional(
+    name: str,
+    value: object,
+    base: float,
+    expected: str,
+    digits: int = 3,
+    wrong: Mapping[str, str] | None = None,
+    hint: str = "",
+) -> None:
+    """Check an answer that is a fixed multiple of a quantity measured on this machine.
+
+    Some answers depend on a measurement that differs between machines (a
+    cost from a time per prediction), but their ratio to it does not (a price
+    per millisecond). ``expected`` is ``digest(name, f"{ratio:.{digits - 1}e}")``
+    of the right ratio ``value / base``, rounded to ``digits`` significant
+    figures; ``wrong`` maps digests of plausible wrong ratios, made the same
+    way, to explanations.
+    """
+    if not base > 0:
+        raise ValueError(f"the measured base for `{name}` must be positive, got {base!r}")
+    ratio = _as_float(name, value) / base
+    given = digest(name, f"{ratio:.{digits - 1}e}")
+    if given == expected:
+        return
+    if wrong and given in wrong:
+        _fail(f"`{name}` is not right: {wrong[given]}")
+    _fail(f"`{name}` is not right yet (compute it with code from the measured value; a number "
+          f"typed in or rounded will not match). {hint}".strip())
+
+
+def best_within(
+    name: str,
+    value: object,
+    scores: _Items,
+    costs: _Items,
+    limit: float,
+    none: str = "neither",
+    hint: str = "",
+) -> None:
+    """Check the choice of the option with the highest score among those within a limit.
+
+    ``scores`` and ``costs`` map each option's name to its score (higher is
+    better, e.g. accuracy) and its cost (e.g. a measured latency); a pandas
+    Series works. The right answer is the name of the best-scoring option whose
+    cost is at most ``limit``, or ``none`` if no option is within it. Names are
+    compared without case or surrounding spaces.
+    """
+    answered(name, value)
+    score = {str(k).strip().lower(): float(v) for k, v in scores.items()}
+    cost = {str(k).strip().lower(): float(v) for k, v in costs.items()}
+    allowed = [*score, none.lower()]
+    quoted = ", ".join(f'"{option}"' for option in allowed)
+    if not isinstance(value, str):
+        _fail(f"`{name}` should be one of {quoted}, in quotes; you gave {_describe(value)}.")
+    given = str.__str__(value).strip().lower()
+    if given not in allowed:
+        _fail(f"`{name}` should be one of {quoted}; you gave {value!r}.")
+    within = [option for option in score if cost[option] <= limit]
+    best = max(within, key=score.__getitem__) if within else none.lower()
+    if given == best:
+        return
+    if given == none.lower():
+        _fail(f"`{name}` is not right: at least one option is within the limit.")
+    if cost[given] > limit:
+        _fail(f"`{name}` is not right: {given!r} is over the limit of {limit:g}. "
+              f"{hint}".strip())
+    _fail(f"`{name}` is not right: {given!r} is within the limit, but another option "
+          f"within it scores higher. {hint}".strip())
 
 
 def correct(name: str, message: str = "") -> None:
