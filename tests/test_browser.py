@@ -97,14 +97,29 @@ def page(browser, lab):
 
 # --- checks shared by released and solution notebooks ----------------------------------
 
+def session_kernels(lab, path: str, wait: float = 30.0) -> tuple[int, list, list[dict]]:
+    """Return the sessions API's status, its sessions, and the kernels of ``path``'s session.
+
+    JupyterLab first creates a notebook's session under a temporary name
+    (``<folder>/<uuid>``) and renames it once the kernel is up, so the session
+    is looked for again, for at most ``wait`` seconds, until it has its path.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        status, sessions = lab.api("GET", "api/sessions")
+        kernels = [s["kernel"] for s in sessions if s["path"] == path]
+        if kernels or status != 200 or time.monotonic() > deadline:
+            return status, sessions, kernels
+        time.sleep(0.5)
+
+
 def run_in_browser(page, lab, path: str, workspace: str) -> tuple[list[dict], float]:
     """Open, check that the kernel started, Run All, save; return the cells as shown."""
     started = time.monotonic()
     open_notebook(page, lab, path, workspace)
     panel = page.locator(PANEL)
     assert panel.locator(".jp-KernelName").inner_text().strip() == "Python 3 (ipykernel)"
-    status, sessions = lab.api("GET", "api/sessions")
-    kernels = [s["kernel"] for s in sessions if s["path"] == path]
+    status, sessions, kernels = session_kernels(lab, path)
     assert status == 200 and len(kernels) == 1, f"no kernel session for {path}: {sessions}"
     assert kernels[0]["name"] == "python3"
     assert kernels[0]["execution_state"] in ("idle", "starting", "busy")
