@@ -28,3 +28,8 @@ c.IgnorePattern.pattern = r"\b(\w*Warning|warnings\.warn)\b"
 # A submission whose test cells were deleted gets them back, unedited.
 c.OverwriteCells.add_missing_cells = True
 
+
+# Each module's exercise spec (solutions/<id>/exercises.toml) lists right and
+# wrong answers for authors; it never goes into the release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "exercises.toml"]

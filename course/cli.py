@@ -6,19 +6,38 @@ import argparse
 import sys
 from pathlib import Path
 
-from course import checks
+from course.errors import CourseError, LearnerError
 from course.grading.cli import add_commands
 
 
-def _digest(args: argparse.Namespace) -> int:
-    value: object = args.value
-    if not args.text:
-        try:
-            value = float(args.value)
-        except ValueError:
-            value = args.value
-    print(checks.digest(args.name, value, args.decimals))
+def _release(args: argparse.Namespace) -> int:
+    from course.authoring.release import release
+    from course.notebook import module_ids
+
+    root = Path(args.course_dir).resolve()
+    known = module_ids(root)
+    modules = known if args.all else [_module_id(m, known) for m in args.modules]
+    if not modules:
+        raise LearnerError("name a module (for example 03_metrics) or pass --all")
+    stale = []
+    for module in modules:
+        outcome = release(root, module, check=args.check)
+        verb = "checked" if args.check else "released"
+        print(f"{module}: {outcome.exercises} exercises {verb}"
+              + (f"; {len(outcome.stale)} stale" if outcome.stale else ""), flush=True)
+        stale += outcome.stale
+    if args.check and stale:
+        print("Out of date (run `python -m course release MODULE` and commit):\n  "
+              + "\n  ".join(stale), file=sys.stderr)
+        return 1
     return 0
+
+
+def _module_id(given: str, known: list[str]) -> str:
+    matches = [m for m in known if m == given or m.split("_")[0] == given.zfill(2)]
+    if len(matches) != 1:
+        raise LearnerError(f"unknown module {given!r}; known: {', '.join(known)}")
+    return matches[0]
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -60,12 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    digest = commands.add_parser("digest", help="digest of an answer, for a visible check")
-    digest.add_argument("name", help="the answer's variable name, e.g. precision")
-    digest.add_argument("value", help="the right answer, e.g. 0.712 or B")
-    digest.add_argument("--decimals", type=int, default=2)
-    digest.add_argument("--text", action="store_true", help="treat the value as text")
-    digest.set_defaults(run=_digest)
+    release = commands.add_parser(
+        "release", help="author: compute checks and hidden tests from the solution, release it",
+        description="Run a module's solution in a kernel, try every right and wrong answer of "
+                    "solutions/<id>/exercises.toml, write course/exercise_data/<id>.json and "
+                    "the solution's hidden tests, and regenerate notebooks/<id> with nbgrader. "
+                    "--check writes nothing and exits 1 if anything is out of date.")
+    release.add_argument("modules", nargs="*", help="modules, e.g. 03 or 03_metrics")
+    release.add_argument("--all", action="store_true", help="every module")
+    release.add_argument("--check", action="store_true",
+                         help="write nothing; fail if the data, hidden tests or release are stale")
+    release.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    release.set_defaults(run=_release)
 
     bench = commands.add_parser("bench", help="time every notebook against the budgets")
     bench.add_argument("folders", nargs="*", default=["solutions", "notebooks"])
@@ -96,4 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,1 @@
+"""What course authors run: ``python -m course release`` and its parts."""

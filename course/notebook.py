@@ -1,0 +1,81 @@
+"""The course's notebook vocabulary: modules, answer and test cells, hidden blocks.
+
+Used by authoring, grading, progress and the tests, so that "is this a test
+cell" or "which modules exist" is written once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+from course.errors import CourseError
+
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
+SOLUTION = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION\n?", re.S)
+
+
+def repository_root() -> Path:
+    """Return the course repository that holds this package (its ``solutions/`` folder)."""
+    return Path(__file__).resolve().parents[1]
+
+
+def module_ids(root: Path | None = None, folder: str = "solutions") -> list[str]:
+    """Return every module id with a notebook ``<folder>/<id>/<id>.ipynb``."""
+    base = (root or repository_root()) / folder
+    return sorted(p.parent.name for p in base.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def solution_path(module: str, root: Path | None = None) -> Path:
+    """Return the path of a module's source notebook."""
+    return (root or repository_root()) / "solutions" / module / f"{module}.ipynb"
+
+
+def release_path(module: str, root: Path | None = None) -> Path:
+    """Return the path of a module's released (student) notebook."""
+    return (root or repository_root()) / "notebooks" / module / f"{module}.ipynb"
+
+
+def read(path: Path) -> NotebookNode:
+    """Read a notebook, or raise CourseError saying why it cannot be read."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        raise CourseError(f"{path} does not exist") from None
+    except Exception as error:  # noqa: BLE001 (nbformat raises many kinds for bad files)
+        raise CourseError(f"{path} is not a readable notebook: {error}") from None
+
+
+def grading(cell: NotebookNode) -> dict:
+    """Return a cell's nbgrader metadata (empty for an ordinary cell)."""
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def grade_id(cell: NotebookNode) -> str | None:
+    """Return a cell's nbgrader grade id, if it has one."""
+    return grading(cell).get("grade_id")
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """Return True for an autograded test cell: a graded code cell, not a solution."""
+    meta = grading(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_answer_cell(cell: NotebookNode) -> bool:
+    """Return True for a cell the learner fills in (an nbgrader solution, not graded)."""
+    meta = grading(cell)
+    return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
+
+
+def visible_part(source: str) -> str:
+    """Return the test cell as a learner sees it: hidden tests removed."""
+    return HIDDEN.sub("", source)
+
+
+def error_outputs(cell: NotebookNode) -> list[NotebookNode]:
+    """Return the error outputs of a cell."""
+    return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
