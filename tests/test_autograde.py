@@ -7,14 +7,13 @@ are each reported without stopping the batch.
 """
 
 import csv
-import json
 import shutil
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 from nbtools import (
-    ROOT,
+    exercises_by_answer_cell,
     grading,
     is_answer_cell,
     is_test_cell,
@@ -30,10 +29,6 @@ pytestmark = pytest.mark.slow
 MODULES = module_ids()
 
 
-def _spec(module):
-    return json.loads((ROOT / "tests" / "answers" / f"{module}.json").read_text())
-
-
 def _submit(course, student, module, nb_or_text):
     folder = course / "submitted" / student / module
     folder.mkdir(parents=True, exist_ok=True)
@@ -45,13 +40,13 @@ def _submit(course, student, module, nb_or_text):
 
 
 def _replace_answers(module, pick):
-    """The blank release with each answer cell replaced by ``pick(spec entry)``."""
+    """The blank release with each answer cell replaced by ``pick(exercise)``."""
     nb = read(release_path(module))
-    by_answer = {entry["answer_cell"]: entry for entry in _spec(module).values()}
+    by_answer = exercises_by_answer_cell(module)
     for cell in nb.cells:
-        entry = by_answer.get(grading(cell).get("grade_id"))
-        if is_answer_cell(cell) and entry and pick(entry):
-            cell.source = pick(entry)
+        exercise = by_answer.get(grading(cell).get("grade_id"))
+        if is_answer_cell(cell) and exercise and pick(exercise):
+            cell.source = pick(exercise)
     return nb
 
 
@@ -73,7 +68,7 @@ def graded_course(tmp_path_factory):
         nbgrader("generate_assignment", module, "--force", cwd=course)
         _submit(course, "solution", module, read(solution_path(module)))
         _submit(course, "blank", module, read(release_path(module)))
-        _submit(course, "wrong", module, _replace_answers(module, lambda e: e["wrong"][0]))
+        _submit(course, "wrong", module, _replace_answers(module, lambda e: e.wrong[0].code))
         nbgrader("autograde", module, cwd=course)
         nbgrader("generate_feedback", module, cwd=course)
     nbgrader("export", "--to", "grades.csv", cwd=course)
@@ -118,8 +113,8 @@ def test_bad_submissions_are_reported_and_the_batch_goes_on(tmp_path):
     module = "00_welcome"
     course = make_course(tmp_path, [module])
     nbgrader("generate_assignment", module, "--force", cwd=course)
-    right = _replace_answers(module, lambda e: (e.get("right") or [None])[0])
-    wrong = _replace_answers(module, lambda e: e["wrong"][0])
+    right = _replace_answers(module, lambda e: (e.right or (None,))[0])
+    wrong = _replace_answers(module, lambda e: e.wrong[0].code)
     tests = _test_ids(module)
 
     looping = _replace_answers(module, lambda e: "while True:\n    pass")

@@ -1,6 +1,4 @@
 import re
-import subprocess
-import sys
 import tomllib
 
 import yaml
@@ -42,10 +40,3 @@ def test_installed_versions_match_the_pins():
 def test_check_environment_reports_ready(capsys):
     assert environment.check_environment()
     assert capsys.readouterr().out.startswith("✔ Ready")
-
-
-def test_cli_digest_matches_checks():
-    out = subprocess.run([sys.executable, "-m", "course", "digest", "precision", "0.712"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    from course import checks
-    assert out == checks.digest("precision", 0.712)

@@ -1,12 +1,15 @@
-"""Grading tests, tested: solutions pass every check, wrong answers and blank releases fail.
+"""Grading tests, tested: every exercise with its spec's right and wrong answers.
 
-Each notebook runs once in a live kernel. At every test cell of a solution the
-wrong answers listed in tests/answers/<module>.json are tried (each must fail
-the visible checks and the full test with a friendly message) and the other
-correct forms are tried (each must pass); then the solution is restored.
+Each solution runs once in a live kernel. At every test cell, the wrong answers
+of ``solutions/<module>/exercises.toml`` are tried (each must fail the visible
+check and the full test, with its own message), the other correct forms are
+tried (each must pass), and numeric answers are probed around the solution's
+value: the visible check and the hidden test must agree on every probe, values
+given to the course's precision pass, and values one unit outside it fail.
 """
 
-import json
+import ast
+import math
 import re
 
 import pytest
@@ -16,60 +19,107 @@ from nbtools import (
     grading,
     is_answer_cell,
     is_test_cell,
+    load_spec,
     module_ids,
+    parse_check,
     read,
     release_path,
     solution_path,
     visible_part,
 )
 
+from course import checks
+
 pytestmark = pytest.mark.slow
 MODULES = module_ids()
 IGNORED_STDERR = re.compile(r"\b(\w*Warning|warnings\.warn)\b")
 FRIENDLY = ("CheckFailed", "NotAttempted")
+HIDDEN_CALL = re.compile(r"^checks\.grade\(.*\)$", re.M)
 
 
-def _spec(module: str) -> dict:
-    path = ROOT / "tests" / "answers" / f"{module}.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+def _accepted_keys(source: str) -> set[str]:
+    """The keys the hidden test accepts, read from the line release wrote."""
+    call = ast.parse(HIDDEN_CALL.search(source).group(0)).body[0].value
+    literal = ast.literal_eval(call.args[3])
+    return {literal} if isinstance(literal, str) else set(literal)
 
 
-def _check_test_cell(kernel, cell, spec, answers, problems):
-    grade_id = grading(cell)["grade_id"]
-    entry = spec.get(grade_id, {"wrong": [], "right": []})
-    for wrong in entry["wrong"]:
-        setup = kernel.run(wrong)
+def _unit(key: str) -> float:
+    """One unit of the last kept digit of a number's key."""
+    if "e" in key:
+        return 10.0 ** (int(key.split("e")[1]) - (checks.SIGNIFICANT - 1))
+    return 10.0 ** -checks.DECIMALS
+
+
+def precision_probes(value: float) -> list[tuple[float, bool | None]]:
+    """Probes derived from a solution's value: (probe, must pass?) — None: only agree."""
+    key = checks._number_key(value)
+    rounded, unit = float(key), _unit(key)
+    probes = [(value, True), (rounded, True), (value + unit / 10, None), (value - unit / 10, None)]
+    probes += [(rounded + unit, False), (rounded - unit, False)]
+    for digits in (1, 2):  # a learner who rounded too much
+        probes.append((round(value, digits), None))
+    return probes
+
+
+def hidden_part(cell) -> str:
+    """The hidden tests of a test cell alone, markers included."""
+    return cell.source[len(visible_part(cell.source).rstrip("\n")):]
+
+
+def _probe_numbers(kernel, cell, name, problems):
+    accepted = _accepted_keys(cell.source)
+    value = float(kernel.run(f"print(float({name}))").stdout)
+    for probe, must_pass in precision_probes(value):
+        expected = must_pass if must_pass is not False else (
+            checks._number_key(probe) in accepted)
+        kernel.run(f"{name} = {probe!r}")
+        visible, hidden = kernel.run(visible_part(cell.source)), kernel.run(hidden_part(cell))
+        if visible.ok != hidden.ok:
+            problems.append(f"{name} = {probe!r}: the visible check says "
+                            f"{'✔' if visible.ok else '✘'}, the hidden test "
+                            f"{'passes' if hidden.ok else 'fails'}")
+        elif expected is not None and hidden.ok != expected:
+            problems.append(f"{name} = {probe!r} should {'pass' if expected else 'fail'} "
+                            f"under the precision rule (accepted keys {sorted(accepted)})")
+
+
+def _check_test_cell(kernel, cell, exercise, restore, problems):
+    name = exercise.name
+    for wrong in exercise.wrong:
+        setup = kernel.run(wrong.code)
         if not setup.ok:
-            problems.append(f"{grade_id}: wrong answer {wrong!r} itself raised {setup.error}")
+            problems.append(f"{name}: wrong answer {wrong.code!r} itself raised {setup.error}")
             continue
-        for label, source in (("visible check", visible_part(cell.source)),
-                              ("full test", cell.source)):
-            reply = kernel.run(source)
+        visible = kernel.run(visible_part(cell.source))
+        full = kernel.run(cell.source)
+        for label, reply in (("visible check", visible), ("full test", full)):
             if reply.ok:
-                problems.append(f"{grade_id}: {label} accepts the wrong answer {wrong!r}")
+                problems.append(f"{name}: {label} accepts the wrong answer {wrong.code!r}")
             elif not reply.error.startswith(FRIENDLY):
-                problems.append(f"{grade_id}: {label} on {wrong!r} gave an unfriendly "
+                problems.append(f"{name}: {label} on {wrong.code!r} gave an unfriendly "
                                 f"error {reply.error!r}")
-    for right in entry.get("right", []) + entry.get("right_with_warning", []):
+        if wrong.says and wrong.says not in visible.error:
+            problems.append(f"{name}: {wrong.code!r} should say {wrong.says!r}, "
+                            f"said {visible.error!r}")
+    for right in exercise.right + exercise.also:
         kernel.run(right)
         reply = kernel.run(cell.source)
         if not reply.ok:
-            problems.append(f"{grade_id}: rejects the correct answer {right!r}: {reply.error}")
-    for right in entry.get("right_with_warning", []):
-        kernel.run(right)
-        if not IGNORED_STDERR.search(kernel.run(cell.source).stderr):
-            problems.append(f"{grade_id}: {right!r} is listed as warning but writes no warning")
-    if entry["wrong"] or entry.get("right"):
-        kernel.run(answers[entry["answer_cell"]])
-        kernel.run(cell.source)
+            problems.append(f"{name}: rejects the correct answer {right!r}: {reply.error}")
+    call = parse_check(visible_part(cell.source).strip(), name)
+    if exercise.kind in ("share", "number") and call.value == name and not call.data:
+        _probe_numbers(kernel, cell, name, problems)
+    kernel.run(restore)
+    if not kernel.run(cell.source).ok:
+        problems.append(f"{name}: the solution no longer passes after its answer cell re-ran")
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_solution_passes_all_tests_and_wrong_answers_fail(module):
     path = solution_path(module)
-    spec, answers, problems = _spec(module), {}, []
-    kernel = Kernel(path.parent)
-    try:
+    spec, answers, problems, last_answer = load_spec(ROOT, module), {}, [], ""
+    with Kernel(path.parent) as kernel:
         for index, cell in enumerate(read(path).cells):
             if cell.cell_type != "code":
                 continue
@@ -78,7 +128,7 @@ def test_solution_passes_all_tests_and_wrong_answers_fail(module):
             if not reply.ok:
                 problems.append(f"{name} failed in the solution: {reply.error}")
             if is_answer_cell(cell):
-                answers[name] = cell.source
+                answers[name], last_answer = cell.source, cell.source
             if is_test_cell(cell):
                 if reply.result:
                     problems.append(f"{name} ends with a value ({reply.result}); nbgrader "
@@ -86,9 +136,9 @@ def test_solution_passes_all_tests_and_wrong_answers_fail(module):
                 if reply.stderr and not IGNORED_STDERR.search(reply.stderr):
                     problems.append(f"{name} writes to stderr, which nbgrader scores as a "
                                     f"failure: {reply.stderr[:200]}")
-                _check_test_cell(kernel, cell, spec, answers, problems)
-    finally:
-        kernel.close()
+                exercise = spec[parse_check(visible_part(cell.source).strip(), name).name]
+                restore = answers.get(exercise.answer_cell, last_answer)
+                _check_test_cell(kernel, cell, exercise, restore, problems)
     assert not problems, "\n".join(problems)
 
 
@@ -96,8 +146,7 @@ def test_solution_passes_all_tests_and_wrong_answers_fail(module):
 def test_blank_release_runs_to_end_and_passes_no_test(module):
     path = release_path(module)
     problems = []
-    kernel = Kernel(path.parent)
-    try:
+    with Kernel(path.parent) as kernel:
         for index, cell in enumerate(read(path).cells):
             if cell.cell_type != "code":
                 continue
@@ -108,10 +157,11 @@ def test_blank_release_runs_to_end_and_passes_no_test(module):
                     problems.append(f"{name} passes on the blank release")
                 elif not reply.error.startswith("NotAttempted"):
                     problems.append(f"{name} should say 'not answered yet', said {reply.error}")
+                elif len(reply.traceback) > 3:
+                    problems.append(f"{name}: a failing check renders as {len(reply.traceback)} "
+                                    "lines; it should be its message alone")
             elif not reply.ok:
                 problems.append(f"{name} raised in the release: {reply.error}")
-    finally:
-        kernel.close()
     assert not problems, "\n".join(problems)
 
 
@@ -130,7 +180,11 @@ def test_release_leaks_no_solution_or_hidden_test(module):
             assert block not in release, f"{module} release contains:\n{block[:300]}"
 
 
-def test_answer_cells_are_distinct_from_tests():
-    for module in MODULES:
-        for cell in read(solution_path(module)).cells:
-            assert not (is_answer_cell(cell) and is_test_cell(cell))
+def test_precision_probes_straddle_the_rule():
+    """The probes themselves: one unit outside the rule changes the key, inside does not."""
+    for value in (0.596774, 0.0736, 6.4, 12.8, 966.667, 14745.0, -1.3333, 0.2085):
+        key = checks._number_key(value)
+        unit = _unit(key)
+        assert checks._number_key(float(key)) == key
+        assert checks._number_key(float(key) + unit) != key
+        assert math.isclose(unit, 10 ** math.floor(math.log10(unit)))

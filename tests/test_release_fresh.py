@@ -1,27 +1,40 @@
-"""notebooks/ is generated from solutions/ and never edited by hand."""
+"""What `python -m course release` writes is up to date: exercise data, hidden tests, release.
 
-import json
+Nothing in notebooks/, course/exercise_data/ or the hidden tests of solutions/ is
+written by hand, and no digest is pasted anywhere.
+"""
+
+import re
+import subprocess
+import sys
 
 import pytest
-from nbtools import ROOT, make_course, module_ids, nbgrader
+from nbtools import ROOT, module_ids
 
-pytestmark = pytest.mark.slow
+from course.authoring.release import release
 
-
-def _cells(path):
-    nb = json.loads(path.read_text())
-    return [(c["cell_type"], c["source"], c.get("metadata", {})) for c in nb["cells"]]
+HEX = re.compile(r"\b[0-9a-f]{16}\b")
 
 
-def test_notebooks_equal_a_fresh_generate_assignment(tmp_path):
-    modules = module_ids()
-    course = make_course(tmp_path, modules)
-    stale = []
-    for module in modules:
-        nbgrader("generate_assignment", module, "--force", cwd=course)
-        for fresh in sorted((course / "notebooks" / module).glob("*.ipynb")):
-            committed = ROOT / "notebooks" / module / fresh.name
-            if not committed.exists() or _cells(committed) != _cells(fresh):
-                stale.append(module)
-    assert not stale, (f"notebooks/ is out of date for {stale}: run `nbgrader "
-                       "generate_assignment MODULE --force` from the repository root and commit")
+@pytest.mark.slow
+@pytest.mark.parametrize("module", module_ids())
+def test_release_check_finds_nothing_stale(module):
+    outcome = release(ROOT, module, check=True)
+    assert not outcome.stale, (f"out of date: {outcome.stale}; run `python -m course release "
+                               f"{module}` and commit")
+
+
+def test_no_digest_is_written_by_hand():
+    pasted = [f"{path.relative_to(ROOT)}: {match}"
+              for folder in ("solutions", "notebooks", "course", "tests")
+              for path in (ROOT / folder).rglob("*")
+              if path.is_file() and path.suffix in (".ipynb", ".py", ".toml", ".md")
+              for match in HEX.findall(path.read_text(encoding="utf-8"))]
+    assert not pasted, "16-hex digests written by hand:\n" + "\n".join(pasted)
+
+
+def test_release_check_command_exits_nonzero_when_stale(tmp_path):
+    """The command the suite relies on can fail: an unknown module is an error, not a pass."""
+    result = subprocess.run([sys.executable, "-m", "course", "release", "99", "--check"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 2 and "unknown module" in result.stderr
