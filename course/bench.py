@@ -48,7 +48,7 @@ def _nbgrader(args: list[str], cwd: Path) -> None:
     import subprocess
     import sys
 
-    from course.grading.coursedir import nbgrader_env
+    from course.layout import nbgrader_env
 
     subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=nbgrader_env(),
                    check=True, capture_output=True)

@@ -62,16 +62,31 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from course.grading.coursedir import GradingError
     from course.workspace import report, start
 
-    try:
-        copies = start(args.modules, Path(args.course_dir), fresh=args.fresh)
-    except GradingError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    copies = start(args.modules, Path(args.course_dir), fresh=args.fresh)
     print(report(copies, Path(args.course_dir)))
     return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from course.progress import progress
+
+    return progress(args.notebooks, Path(args.course_dir), run=not args.saved,
+                    timeout=args.timeout)
+
+
+def _add_progress(commands: argparse._SubParsersAction) -> None:
+    progress = commands.add_parser(
+        "progress", help="your progress: exercises passed and points, per module",
+        description="Run a copy of each of your notebooks and show, per module, how many "
+                    "exercises pass their visible checks. Your files are never modified.")
+    progress.add_argument("notebooks", nargs="*", help="notebooks (default: notebooks/*/*.ipynb)")
+    progress.add_argument("--saved", action="store_true",
+                          help="read the outputs saved in the notebooks instead of running them")
+    progress.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    progress.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    progress.set_defaults(run=_progress)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="replace your copy with the current version (yours is backed up)")
     start.add_argument("--course-dir", default=".", help="the course root (default: here)")
     start.set_defaults(run=_start)
+    _add_progress(commands)
     add_commands(commands)
     return parser
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import nbformat
 
-from course.grading.coursedir import GradingError, release_dir
+from course.errors import LearnerError
+from course.layout import release_folder
 
 WORK_DIR = "my-work"
 BACKUPS = "backups"
@@ -43,20 +44,12 @@ class Copy:
 
 def releases(course_dir: Path) -> dict[str, Path]:
     """Return ``{module: notebooks/<module>/<module>.ipynb}`` for every released module."""
-    folder = course_dir / _release_folder(course_dir)
+    folder = course_dir / release_folder(course_dir)
     found = {p.stem: p for p in sorted(folder.glob("*/*.ipynb")) if p.stem == p.parent.name}
     if not found:
-        raise GradingError(f"no course notebooks found in {folder}: run this from the course's "
+        raise LearnerError(f"no course notebooks found in {folder}: run this from the course's "
                            "folder (the one with README.md and notebooks/), or give --course-dir.")
     return found
-
-
-def _release_folder(course_dir: Path) -> str:
-    if (course_dir / "nbgrader_config.py").is_file():
-        from course.grading.coursedir import load_config
-
-        return release_dir(load_config(course_dir))
-    return "notebooks"
 
 
 def resolve_modules(names: list[str], available: dict[str, Path]) -> list[str]:
@@ -69,7 +62,7 @@ def resolve_modules(names: list[str], available: dict[str, Path]) -> list[str]:
         matches = [m for m in available if m == name or m.startswith(f"{name}_")]
         if len(matches) != 1:
             known = ", ".join(available)
-            raise GradingError(f"{name!r} is not one module of the course; give one of {known} "
+            raise LearnerError(f"{name!r} is not one module of the course; give one of {known} "
                                "(the number alone, such as 03, is enough).")
         chosen.append(matches[0])
     return chosen
@@ -137,7 +130,7 @@ def start(names: list[str], course_dir: Path, fresh: bool = False) -> list[Copy]
     available = releases(course_dir)
     modules = resolve_modules(names, available)
     if fresh and not names:
-        raise GradingError("--fresh replaces your copy (after backing it up): name the modules, "
+        raise LearnerError("--fresh replaces your copy (after backing it up): name the modules, "
                            "for example `python -m course start 03 --fresh`.")
     work = course_dir / WORK_DIR
     return [start_module(m, available[m], work, fresh) for m in modules]

@@ -65,7 +65,7 @@ CHEATS = {
     "reads-solutions": "import pathlib, re, course\n"
                        "root = pathlib.Path(course.__file__).resolve().parents[1]\n"
                        "text = (root / 'solutions/00_welcome/00_welcome.ipynb').read_text()\n"
-                       "bad_risk_share = float(re.search(r'bad_risk_share, ([0-9.]+), tol',"
+                       "bad_risk_share = float(re.search(r'bad_risk_share, \\\\\"([0-9.]+)',"
                        " text).group(1))",
     "reads-gradebook": "import sqlite3, pathlib, course\n"
                        "root = pathlib.Path(course.__file__).resolve().parents[1]\n"
@@ -253,7 +253,9 @@ def test_feedback_has_no_hidden_tests(cohort_run):
     right = _visible(course / "feedback" / "a-right" / MODULE / f"{MODULE}.html")
     nearly = _visible(course / "feedback" / "b-nearly" / MODULE / f"{MODULE}.html")
     assert "# hidden tests: passed" in right
-    assert "# hidden tests: failed" in nearly
+    # 0.304 is outside the precision rule: the visible check says so, so the hidden test
+    # never contradicts it (a ✔ means the points)
+    assert "# hidden tests: not run" in nearly
 
 
 # --- sequential run, folder input with a custom pattern ------------------------------------

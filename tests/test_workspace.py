@@ -11,8 +11,8 @@ import nbformat
 import pytest
 from nbtools import ROOT
 
-from course.grading.coursedir import GradingError
-from course.grading.progress import default_notebooks
+from course.errors import LearnerError
+from course.progress import default_notebooks
 from course.workspace import FRESH, KEPT, NEW, UNREADABLE, UPDATED, report, start
 
 MODULES = sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.is_dir())
@@ -106,13 +106,13 @@ def test_a_broken_copy_is_reported_and_left_alone(course):
     ([], True, "name the modules"),
 ])
 def test_bad_requests_are_clear_errors_and_change_nothing(course, names, fresh, message):
-    with pytest.raises(GradingError, match=message):
+    with pytest.raises(LearnerError, match=message):
         start(names, course, fresh=fresh)
     assert not (course / "my-work").exists()
 
 
 def test_outside_a_course_is_a_clear_error(tmp_path):
-    with pytest.raises(GradingError, match="no course notebooks found"):
+    with pytest.raises(LearnerError, match="no course notebooks found"):
         start([], tmp_path)
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import ast
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from course import checks
 from course.authoring.kernel import Kernel
 from course.authoring.spec import Exercise, load_spec
 from course.errors import AuthorError
+from course.layout import run_nbgrader
 from course.notebook import (
     is_answer_cell,
     is_test_cell,
@@ -278,10 +277,7 @@ def release(root: Path, module: str, check: bool = False) -> Outcome:
 
 
 def _nbgrader(args: list[str], cwd: Path) -> None:
-    from course.grading.coursedir import nbgrader_env
-
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd,
-                            env=nbgrader_env(), capture_output=True, text=True, timeout=600)
+    result = run_nbgrader(args, cwd, timeout=600)
     if result.returncode != 0:
         raise AuthorError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 

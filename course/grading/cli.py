@@ -1,4 +1,4 @@
-"""The ``grade``, ``progress`` and ``bench-grading`` subcommands of ``python -m course``."""
+"""The ``grade`` and ``bench-grading`` subcommands of ``python -m course``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from course.grading.coursedir import GradingError
+from course.errors import CourseError
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -21,13 +21,6 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(args: argparse.Namespace) -> int:
-    from course.grading.progress import progress
-
-    return progress(args.notebooks, Path(args.course_dir), run=not args.saved,
-                    timeout=args.timeout)
-
-
 def _bench(args: argparse.Namespace) -> int:
     from course.grading.bench import bench_grading
 
@@ -36,12 +29,12 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn a :class:`GradingError` into a one-line message and exit status 2."""
+    """Turn a :class:`CourseError` into a one-line message and exit status 2."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except GradingError as error:
+        except CourseError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
 
@@ -70,17 +63,6 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade.set_defaults(run=_guarded(_grade))
 
 
-def _add_progress(commands: argparse._SubParsersAction) -> None:
-    progress = commands.add_parser(
-        "progress", help="your progress: exercises passed and points, per module",
-        description="Run a copy of each of your notebooks and show, per module, how many "
-                    "exercises pass their visible checks. Your files are never modified.")
-    progress.add_argument("notebooks", nargs="*", help="notebooks (default: notebooks/*/*.ipynb)")
-    progress.add_argument("--saved", action="store_true",
-                          help="read the outputs saved in the notebooks instead of running them")
-    progress.add_argument("--timeout", type=int, default=120, help="seconds per cell")
-    progress.add_argument("--course-dir", default=".", help="the course root (default: here)")
-    progress.set_defaults(run=_guarded(_progress))
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
@@ -97,7 +79,6 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``grade``, ``progress`` and ``bench-grading`` to the ``python -m course`` parser."""
+    """Add ``grade`` and ``bench-grading`` to the ``python -m course`` parser."""
     _add_grade(commands)
-    _add_progress(commands)
     _add_bench(commands)

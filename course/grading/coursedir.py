@@ -3,63 +3,26 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from pathlib import Path
 
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
-CONFIG_FILE = "nbgrader_config.py"
+from course.errors import InstructorError
+from course.layout import (  # noqa: F401 (the base layer's names, re-exported for grading)
+    CONFIG_FILE,
+    course_root,
+    load_config,
+    nbgrader_env,
+    put_venv_on_path,
+    release_dir,
+    run_nbgrader,
+    source_dir,
+    venv_bin,
+)
 
 
-class GradingError(Exception):
+class GradingError(InstructorError):
     """A problem the instructor can fix; the message says what and how."""
-
-
-def venv_bin() -> str:
-    """Return the directory of this Python's scripts (nbgrader runs ``alembic`` from it)."""
-    return str(Path(sys.executable).parent)
-
-
-def nbgrader_env() -> dict[str, str]:
-    """Return the environment with this Python's bin directory first on PATH."""
-    parts = os.environ.get("PATH", "").split(os.pathsep)
-    if parts[:1] != [venv_bin()]:
-        parts = [venv_bin(), *parts]
-    return dict(os.environ, PATH=os.pathsep.join(parts))
-
-
-def put_venv_on_path() -> None:
-    """Put this Python's bin directory first on PATH, for nbgrader's subprocesses."""
-    os.environ["PATH"] = nbgrader_env()["PATH"]
-
-
-def course_root(path: str | Path) -> Path:
-    """Return ``path`` resolved, or raise unless it holds ``nbgrader_config.py``."""
-    root = Path(path).resolve()
-    if not (root / CONFIG_FILE).is_file():
-        raise GradingError(f"{root} is not a course directory: it has no {CONFIG_FILE}. "
-                           "Run from the repository root or pass --course-dir.")
-    return root
-
-
-def load_config(root: Path) -> Config:
-    """Return the course's nbgrader configuration, with paths made absolute for ``root``."""
-    config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
-    return config
-
-
-def source_dir(config: Config) -> str:
-    """Return the name of the source directory (``solutions`` in this course)."""
-    return str(config.CourseDirectory.get("source_directory", "source"))
-
-
-def release_dir(config: Config) -> str:
-    """Return the name of the release directory (``notebooks`` in this course)."""
-    return str(config.CourseDirectory.get("release_directory", "release"))
 
 
 def assignment_ids(root: Path, config: Config) -> list[str]:

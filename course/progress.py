@@ -21,7 +21,7 @@ from typing import TextIO
 
 import nbformat
 
-from course.grading.coursedir import GradingError
+from course.errors import CourseError
 
 NOT_RUN, NOT_ATTEMPTED, WRONG, PASSED = "not run", "not attempted", "not right yet", "passed"
 
@@ -88,13 +88,13 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read a learner's notebook, or raise a clear error (the file is not touched)."""
     if not path.is_file():
-        raise GradingError(f"{path} does not exist. Give the path of a notebook, such as "
+        raise CourseError(f"{path} does not exist. Give the path of a notebook, such as "
                            "my-work/03_metrics.ipynb.")
     try:
         return nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     except Exception as error:  # invalid JSON, wrong format or encoding
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise GradingError(f"{path} is not a valid notebook ({first}). Nothing was changed; "
+        raise CourseError(f"{path} is not a valid notebook ({first}). Nothing was changed; "
                            "open it in a text editor to repair it, or ask for help.") from error
 
 
@@ -124,7 +124,7 @@ def run_copy(path: Path, timeout: int) -> nbformat.NotebookNode:
             with _kernel_stderr_to(Path(folder) / "kernel.log"):
                 result = run_notebook(copy, timeout=timeout)
         except Exception as error:  # a dead kernel or a cell over the time limit
-            raise GradingError(f"{path} could not be run to the end ({type(error).__name__}: "
+            raise CourseError(f"{path} could not be run to the end ({type(error).__name__}: "
                                f"{error}). Nothing was changed.") from error
     return result.notebook
 
@@ -167,7 +167,7 @@ def default_notebooks(course_dir: Path) -> list[Path]:
         return own
     try:
         return list(releases(course_dir).values())
-    except GradingError:
+    except CourseError:
         return []
 
 
@@ -175,12 +175,12 @@ def progress(notebooks: list[str], course_dir: Path, run: bool = True, timeout: 
     """Print the learner's progress; return 1 if a notebook could not be read or run."""
     paths = [Path(p) for p in notebooks] or default_notebooks(course_dir.resolve())
     if not paths:
-        raise GradingError(f"no notebooks found under {course_dir.resolve()}; give their paths.")
+        raise CourseError(f"no notebooks found under {course_dir.resolve()}; give their paths.")
     modules, status = [], 0
     for path in paths:
         try:
             modules.append(module_progress(path, run, timeout))
-        except GradingError as error:
+        except CourseError as error:
             print(f"✘ {error}", file=sys.stderr)
             status = 1
     if modules:

@@ -1,0 +1,61 @@
+"""The code's layers follow its audiences, and no import runs back up.
+
+base (errors, notebook vocabulary, course layout) <- what notebooks import (checks,
+datasets, simulate) <- what learners run (start, progress, check) and what authors
+run (release, bench) and what instructors run (grade, bench-grading) <- the CLI.
+"""
+
+import ast
+
+from nbtools import ROOT
+
+LAYERS = {
+    "base": {"course.errors", "course.notebook", "course.layout"},
+    "notebooks": {"course.checks", "course.datasets", "course.simulate"},
+    "learners": {"course.workspace", "course.progress", "course.environment",
+                 "course.notebook_run"},
+    "authors": {"course.authoring", "course.bench"},
+    "instructors": {"course.grading"},
+    "cli": {"course.cli", "course.__main__", "course"},
+}
+ALLOWED = {
+    "base": {"base"},
+    "notebooks": {"base", "notebooks"},
+    "learners": {"base", "notebooks", "learners"},
+    "authors": {"base", "notebooks", "authors", "learners"},
+    "instructors": {"base", "notebooks", "instructors"},
+    "cli": set(LAYERS),
+}
+
+
+def layer_of(module: str) -> str:
+    best = max((prefix for names in LAYERS.values() for prefix in names
+                if module == prefix or module.startswith(prefix + ".")), key=len)
+    return next(layer for layer, names in LAYERS.items() if best in names)
+
+
+def imports(path):
+    """Every course module a file imports, at the top or inside a function."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("course"))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course"):
+            yield from (f"{node.module}.{a.name}" if node.module == "course" else node.module
+                        for a in node.names)
+
+
+def test_no_import_runs_back_up():
+    upward = []
+    for path in sorted((ROOT / "course").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        here = layer_of(module)
+        for imported in imports(path):
+            if layer_of(imported) not in ALLOWED[here]:
+                upward.append(f"{module} ({here}) imports {imported} ({layer_of(imported)})")
+    assert not upward, "imports that run against the layers:\n" + "\n".join(upward)
+
+
+def test_the_layer_test_can_fail():
+    assert layer_of("course.grading.grade") == "instructors"
+    assert "instructors" not in ALLOWED["learners"]
