@@ -193,7 +193,10 @@ CELLS = """async (panel) => {
     return out;
 }"""
 
-TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w+(Error|Exception|Failed)\b", re.M)
+# A traceback, or a check's message: checks render as their message alone (✘ wrong, … not
+# answered yet), which JupyterLab shows as an error output.
+TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\w+(Error|Exception|Failed)\b"
+                       r"|^(✘|…) `", re.M)
 
 
 def is_error_output(output: dict) -> bool:
