@@ -50,6 +50,15 @@ def install(extras: str) -> Path:
     return venv_python()
 
 
+def lab_options() -> list[str]:
+    """Serve the whole course (my-work/, notebooks/, solutions/, datasets/), open the welcome.
+
+    Passing the notebook's path instead would make my-work/ JupyterLab's root and put
+    solutions/ and the datacards out of reach.
+    """
+    return [f"--ServerApp.root_dir={ROOT}", f"--ServerApp.default_url=/lab/tree/{WELCOME}"]
+
+
 def main(argv: list[str]) -> int:
     """Dispatch ``lab`` or ``test``."""
     if not argv or argv[0] not in ("lab", "test"):
@@ -59,7 +68,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "lab":
         python = install("")
         subprocess.run([str(python), "-m", "course", "start"], cwd=ROOT, env=env, check=True)
-        return subprocess.call([str(python), "-m", "jupyter", "lab", WELCOME, *argv[1:]],
+        return subprocess.call([str(python), "-m", "jupyter", "lab", *lab_options(), *argv[1:]],
                                cwd=ROOT, env=env)
     python = install("test")
     workers = ["-n", "auto", "--dist", "loadfile"]  # one notebook file per worker

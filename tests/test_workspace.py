@@ -145,4 +145,7 @@ def test_run_py_lab_makes_the_copies_then_opens_the_welcome_copy(monkeypatch):
     start_cmd, lab_cmd = calls
     assert start_cmd[1:] == ["-m", "course", "start"]
     assert lab_cmd[1:4] == ["-m", "jupyter", "lab"]
-    assert lab_cmd[4] == "my-work/00_welcome.ipynb" == run_py.WELCOME
+    assert run_py.WELCOME == "my-work/00_welcome.ipynb"
+    # the whole course is served (solutions/ and datasets/ in reach), the welcome copy opens
+    assert f"--ServerApp.root_dir={ROOT}" in lab_cmd[4:]
+    assert "--ServerApp.default_url=/lab/tree/my-work/00_welcome.ipynb" in lab_cmd[4:]
