@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from course.layout import run_nbgrader, scratch_course
 from course.notebook_run import RunResult, run_notebook
 
 NOTEBOOK_SECONDS = 20.0
@@ -44,16 +45,6 @@ def bench(root: Path, folder: str = "notebooks") -> list[RunResult]:
     return results
 
 
-def _nbgrader(args: list[str], cwd: Path) -> None:
-    import subprocess
-    import sys
-
-    from course.layout import nbgrader_env
-
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=nbgrader_env(),
-                   check=True, capture_output=True)
-
-
 def bench_autograde(root: Path, notebook_seconds: dict[str, float]) -> dict[str, float]:
     """Time ``nbgrader autograde`` of each module's solution in a scratch course directory.
 
@@ -67,16 +58,14 @@ def bench_autograde(root: Path, notebook_seconds: dict[str, float]) -> dict[str,
     print(f"{'autograde of one submission':<48} {'seconds':>7} {'x run':>7}   (budget 2x)")
     timings = {}
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        shutil.copy(root / "nbgrader_config.py", course)
+        course = scratch_course(root, sorted(notebook_seconds), Path(tmp))
         for module in sorted(notebook_seconds):
-            shutil.copytree(root / "solutions" / module, course / "solutions" / module)
-            _nbgrader(["generate_assignment", module, "--force"], course)
+            run_nbgrader(["generate_assignment", module, "--force"], course, check=True)
             submitted = course / "submitted" / "bench" / module
             submitted.mkdir(parents=True)
             shutil.copy(root / "solutions" / module / f"{module}.ipynb", submitted)
             start = time.perf_counter()
-            _nbgrader(["autograde", module], course)
+            run_nbgrader(["autograde", module], course, check=True)
             timings[module] = time.perf_counter() - start
             ratio = timings[module] / notebook_seconds[module]
             verdict = "ok" if ratio <= 2 else "OVER BUDGET"

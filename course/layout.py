@@ -7,6 +7,7 @@ and it imports nothing of theirs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,9 +38,13 @@ def put_venv_on_path() -> None:
     os.environ["PATH"] = nbgrader_env()["PATH"]
 
 
-def run_nbgrader(args: list[str], cwd: Path, timeout: float = 1800) -> subprocess.CompletedProcess:
-    """Run ``python -m nbgrader ARGS`` in course directory ``cwd``; return what it did."""
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd,
+def run_nbgrader(args: list[str], cwd: Path, timeout: float = 1800,
+                 check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -m nbgrader ARGS`` in course directory ``cwd``; return what it did.
+
+    With ``check``, a failure raises ``subprocess.CalledProcessError``.
+    """
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, check=check,
                           env=nbgrader_env(), capture_output=True, text=True, timeout=timeout)
 
 
@@ -75,3 +80,14 @@ def release_folder(root: Path) -> str:
     if (root / CONFIG_FILE).is_file():
         return release_dir(load_config(root))
     return "notebooks"
+
+
+def scratch_course(root: Path, modules: list[str], target: Path) -> Path:
+    """Make ``target`` a course directory with ``root``'s config and these modules' sources."""
+    source = source_dir(load_config(root))
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / CONFIG_FILE, target / CONFIG_FILE)
+    for module in modules:
+        shutil.copytree(root / source / module, target / source / module,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return target

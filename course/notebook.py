@@ -79,3 +79,16 @@ def visible_part(source: str) -> str:
 def error_outputs(cell: NotebookNode) -> list[NotebookNode]:
     """Return the error outputs of a cell."""
     return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def answer_cell_for(cells: list[NotebookNode], test_index: int,
+                    grade_id: str = "") -> NotebookNode | None:
+    """Return the answer cell a test cell checks.
+
+    That is the answer cell named ``grade_id`` when one is given, else the last
+    answer cell above the test cell (None if there is none).
+    """
+    above = [c for c in cells[:test_index] if is_answer_cell(c)]
+    named = [c for c in above if grade_id and grade_id == grading(c).get("grade_id")]
+    chosen = named or above
+    return chosen[-1] if chosen else None

@@ -16,8 +16,8 @@ import pytest
 from nbtools import (
     ROOT,
     Kernel,
+    answer_cell_for,
     grading,
-    is_answer_cell,
     is_test_cell,
     load_spec,
     module_ids,
@@ -118,17 +118,16 @@ def _check_test_cell(kernel, cell, exercise, restore, problems):
 @pytest.mark.parametrize("module", MODULES)
 def test_solution_passes_all_tests_and_wrong_answers_fail(module):
     path = solution_path(module)
-    spec, answers, problems, last_answer = load_spec(ROOT, module), {}, [], ""
+    spec, problems = load_spec(ROOT, module), []
+    cells = read(path).cells
     with Kernel(path.parent) as kernel:
-        for index, cell in enumerate(read(path).cells):
+        for index, cell in enumerate(cells):
             if cell.cell_type != "code":
                 continue
             name = grading(cell).get("grade_id", f"cell {index}")
             reply = kernel.run(cell.source)
             if not reply.ok:
                 problems.append(f"{name} failed in the solution: {reply.error}")
-            if is_answer_cell(cell):
-                answers[name], last_answer = cell.source, cell.source
             if is_test_cell(cell):
                 if reply.result:
                     problems.append(f"{name} ends with a value ({reply.result}); nbgrader "
@@ -137,8 +136,8 @@ def test_solution_passes_all_tests_and_wrong_answers_fail(module):
                     problems.append(f"{name} writes to stderr, which nbgrader scores as a "
                                     f"failure: {reply.stderr[:200]}")
                 exercise = spec[parse_check(visible_part(cell.source).strip(), name).name]
-                restore = answers.get(exercise.answer_cell, last_answer)
-                _check_test_cell(kernel, cell, exercise, restore, problems)
+                answer = answer_cell_for(cells, index, exercise.answer_cell)
+                _check_test_cell(kernel, cell, exercise, answer.source, problems)
     assert not problems, "\n".join(problems)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import json
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,9 @@ from course import checks
 from course.authoring.kernel import Kernel
 from course.authoring.spec import Exercise, load_spec
 from course.errors import AuthorError
-from course.layout import run_nbgrader
+from course.layout import run_nbgrader, scratch_course
 from course.notebook import (
-    is_answer_cell,
+    answer_cell_for,
     is_test_cell,
     read,
     release_path,
@@ -109,10 +108,11 @@ class Session:
         """Switch the kernel's checks to recording, with the spec's kinds and options."""
         self.kernel = kernel
         kinds = {n: {"kind": e.kind, "options": e.options} for n, e in spec.items()}
-        self._run(f"import course.checks as {RECORDER}\n"
-                  f"{RECORDER}._RECORDING = {{'spec': {kinds!r}, 'keys': []}}", "setup")
+        self.run(f"import course.checks as {RECORDER}\n"
+                 f"{RECORDER}._RECORDING = {{'spec': {kinds!r}, 'keys': []}}", "setup")
 
-    def _run(self, code: str, where: str) -> None:
+    def run(self, code: str, where: str) -> None:
+        """Run a cell, or code that sets an answer; raise AuthorError if it fails."""
         reply = self.kernel.run(code)
         if not reply.ok:
             raise AuthorError(f"{where} raised {reply.error}")
@@ -127,30 +127,26 @@ class Session:
             return None, None, f"the check recorded {len(taken)} keys, not 1"
         return taken[0][1], taken[0][2], ""
 
-    def answer(self, code: str, where: str) -> None:
-        """Run code that sets an answer (a right or wrong form, or the solution again)."""
-        self._run(code, where)
-
 
 def _try_forms(session: Session, record: Recorded, visible: str, restore: str,
                where: str) -> None:
     exercise, right = record.exercise, record.keys[0]
     for code in exercise.right:
-        session.answer(code, f"{where}: right form {code!r}")
+        session.run(code, f"{where}: right form {code!r}")
         key, _, error = session.key(visible)
         if key != right:
             raise AuthorError(f"{where}: the right form {code!r} gives key {key!r} "
                               f"{error}, the solution {right!r}. If both are correct, list it "
                               "under `also`.")
     for code in exercise.also:
-        session.answer(code, f"{where}: also {code!r}")
+        session.run(code, f"{where}: also {code!r}")
         key, _, error = session.key(visible)
         if key is None:
             raise AuthorError(f"{where}: `also` {code!r} fails its check: {error}")
         record.keys.append(key)
     said: dict[str, Any] = {}
     for wrong in exercise.wrong:
-        session.answer(wrong.code, f"{where}: wrong answer {wrong.code!r}")
+        session.run(wrong.code, f"{where}: wrong answer {wrong.code!r}")
         key, _, error = session.key(visible)
         if key is None:
             if wrong.says:
@@ -167,7 +163,7 @@ def _try_forms(session: Session, record: Recorded, visible: str, restore: str,
         said[key] = (wrong.says, wrong.code)
         if wrong.says:
             record.wrong[key] = wrong.says
-    session.answer(restore, f"{where}: the solution again")
+    session.run(restore, f"{where}: the solution again")
     if session.key(visible)[0] != right:
         raise AuthorError(f"{where}: running the answer cell again did not restore the answer")
 
@@ -176,8 +172,6 @@ def record_module(root: Path, module: str, spec: dict[str, Exercise]) -> dict[in
     """Run the solution; return what was recorded at each test cell, by cell index."""
     notebook = read(solution_path(module, root))
     records: dict[int, Recorded] = {}
-    answers: dict[str, str] = {}
-    last_answer = ""
     with Kernel(solution_path(module, root).parent) as kernel:
         session = Session(kernel, spec)
         for index, cell in enumerate(notebook.cells):
@@ -185,12 +179,9 @@ def record_module(root: Path, module: str, spec: dict[str, Exercise]) -> dict[in
                 continue
             where = f"{module} cell {index}"
             if is_test_cell(cell):
-                records[index] = _record_cell(session, cell, spec, answers, last_answer, where)
-                continue
-            session._run(cell.source, where)
-            if is_answer_cell(cell):
-                last_answer = cell.source
-                answers[cell.metadata.nbgrader.get("grade_id", "")] = cell.source
+                records[index] = _record_cell(session, notebook.cells, index, spec, where)
+            else:
+                session.run(cell.source, where)
     missing = set(spec) - {r.exercise.name for r in records.values()}
     if missing:
         raise AuthorError(f"{module}: exercises.toml lists {sorted(missing)}, which no test "
@@ -198,8 +189,9 @@ def record_module(root: Path, module: str, spec: dict[str, Exercise]) -> dict[in
     return records
 
 
-def _record_cell(session: Session, cell: Any, spec: dict[str, Exercise],
-                 answers: dict[str, str], last_answer: str, where: str) -> Recorded:
+def _record_cell(session: Session, cells: list[Any], index: int, spec: dict[str, Exercise],
+                 where: str) -> Recorded:
+    cell = cells[index]
     visible = visible_part(cell.source).strip()
     call = parse_check(visible, where)
     if call.name not in spec:
@@ -209,9 +201,10 @@ def _record_cell(session: Session, cell: Any, spec: dict[str, Exercise],
     if key is None:
         raise AuthorError(f"{where}: the solution fails its own check: {error}")
     record = Recorded(exercise, call, keys=[key, *[k for k in _boundary_keys(raw) if k != key]])
-    restore = answers.get(exercise.answer_cell, last_answer) if exercise.answer_cell \
-        else last_answer
-    _try_forms(session, record, visible, restore, where)
+    answer = answer_cell_for(cells, index, exercise.answer_cell)
+    if answer is None:
+        raise AuthorError(f"{where}: no answer cell above the test of {call.name!r}")
+    _try_forms(session, record, visible, answer.source, where)
     return record
 
 
@@ -254,20 +247,21 @@ def release(root: Path, module: str, check: bool = False) -> Outcome:
     """Release one module (or, with ``check``, say what is stale without writing)."""
     spec = load_spec(root, module)
     records = record_module(root, module, spec)
-    stale = []
     path = solution_path(module, root)
     notebook = read(path)
+    stale = []
     for index, record in records.items():
         wanted = _with_hidden(notebook.cells[index].source, hidden_block(record))
         if notebook.cells[index].source != wanted:
             stale.append(f"{module}: hidden test of {record.call.name}")
             notebook.cells[index].source = wanted
+    hidden_stale = bool(stale)
     data_file = DATA_DIR / f"{module}.json"
     data = json.dumps(exercise_data(module, records), indent=1, ensure_ascii=False) + "\n"
     if not data_file.exists() or data_file.read_text(encoding="utf-8") != data:
         stale.append(f"{module}: exercise data {data_file.name}")
     if not check:
-        if any("hidden test" in s for s in stale):
+        if hidden_stale:
             nbformat.write(notebook, path)
         data_file.write_text(data, encoding="utf-8")
         generate(root, module)
@@ -296,10 +290,7 @@ def _cells(path: Path) -> list[tuple[str, str, dict]]:
 def release_differs(root: Path, module: str) -> bool:
     """Return True if ``notebooks/<module>`` differs from a fresh generation of its source."""
     with tempfile.TemporaryDirectory() as scratch:
-        course = Path(scratch)
-        shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
-        shutil.copytree(root / "solutions" / module, course / "solutions" / module,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        course = scratch_course(root, [module], Path(scratch))
         _nbgrader(["generate_assignment", module, "--force"], course)
         fresh = course / "notebooks" / module / f"{module}.ipynb"
         committed = release_path(module, root)

@@ -12,34 +12,23 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from course.grading.coursedir import (
-    CONFIG_FILE,
     check_assignment,
     course_root,
     load_config,
     put_venv_on_path,
     release_dir,
+    run_nbgrader,
+    scratch_course,
     source_dir,
 )
 from course.grading.grade import GradeOptions, grade
 from course.grading.gradebook import standing
 from course.grading.parallel import default_workers
-
-
-def make_course(root: Path, module: str, target: Path) -> Path:
-    """Copy the config and one module's source into a new course directory."""
-    config = load_config(root)
-    source = source_dir(config)
-    shutil.copytree(root / source / module, target / source / module,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(root / CONFIG_FILE, target / CONFIG_FILE)
-    return target
 
 
 def make_batch(root: Path, module: str, folder: Path, students: int) -> list[str]:
@@ -56,13 +45,12 @@ def make_batch(root: Path, module: str, folder: Path, students: int) -> list[str
 
 
 def _nbgrader(course: Path, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, check=True,
-                   capture_output=True, text=True)
+    run_nbgrader(list(args), course, check=True)
 
 
 def nbgrader_loop(root: Path, module: str, batch: Path, ids: list[str], tmp: Path) -> Path:
     """Grade with nbgrader's own commands, one student after another; return the course."""
-    course = make_course(root, module, tmp / "nbgrader")
+    course = scratch_course(root, [module], tmp / "nbgrader")
     _nbgrader(course, "generate_assignment", module, "--force",
               f"--CourseDirectory.release_directory={tmp / 'nbgrader-release'}")
     for student in ids:
@@ -76,7 +64,7 @@ def nbgrader_loop(root: Path, module: str, batch: Path, ids: list[str], tmp: Pat
 
 def course_grade(root: Path, module: str, batch: Path, tmp: Path, workers: int) -> Path:
     """Grade with ``python -m course grade --workers N``; return the course."""
-    course = make_course(root, module, tmp / f"grade-{workers}")
+    course = scratch_course(root, [module], tmp / f"grade-{workers}")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         grade(GradeOptions(module, batch, workers=workers, course_dir=course))
     return course

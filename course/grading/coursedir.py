@@ -16,6 +16,7 @@ from course.layout import (  # noqa: F401 (the base layer's names, re-exported f
     put_venv_on_path,
     release_dir,
     run_nbgrader,
+    scratch_course,
     source_dir,
     venv_bin,
 )
