@@ -154,6 +154,11 @@ def check_common(records: list[dict], path: str, lab) -> tuple[list[int], nbform
                for i in sorted(shown - set(tests))}
     assert not outside, f"errors outside the graded test cells: {outside}"
 
+    # Maths renders only where the source writes it ($$...$$): no amount of money as maths.
+    unintended = [i for i, (r, c) in enumerate(zip(records, source.cells, strict=True))
+                  if r["maths"] and "$$" not in c.source]
+    assert not unintended, f"markdown cells {unintended} render maths their source does not hold"
+
     # Figures render: every image output decoded with a size, as many as were saved.
     images = [img for r in records for img in r["images"]]
     assert all(img["width"] > 0 and img["height"] > 0 for img in images), images
@@ -284,3 +289,26 @@ def test_accessibility_checks_catch_a_missing_caption_and_a_skipped_heading(page
     assert all(r["images"][0]["width"] > 0 for r in records if r["images"])
     assert uncaptioned_figures(records) == [1]
     assert heading_problems(records) == ["h1 'Scratch' is followed by h3 'Skipped a level'"]
+
+
+def test_maths_check_catches_dollar_amounts(page, lab):
+    """The test of the maths check: two amounts in one paragraph render as maths, even
+    escaped; written as USD they do not, and $$...$$ still does."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("It costs $9,000 per retraining and $10 per error."),
+        nbformat.v4.new_markdown_cell("It costs \\$9,000 per retraining and \\$10 per error."),
+        nbformat.v4.new_markdown_cell("It costs USD 9,000 per retraining and USD 10 per error."),
+        nbformat.v4.new_markdown_cell("$$p > \\frac{1}{6}$$"),
+        nbformat.v4.new_code_cell("1 + 1"),  # open_notebook waits for a kernel and a prompt
+    ])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    path = "scratch/maths.ipynb"
+    (lab.root / "scratch").mkdir(exist_ok=True)
+    nbformat.write(notebook, lab.root / path)
+    open_notebook(page, lab, path, "scratch-maths")
+    run_all(page)
+    page.wait_for_selector(f"{PANEL} mjx-container, {PANEL} .MathJax", timeout=30_000)
+    maths = [r["maths"] > 0 for r in cells(page)]
+    screenshot(page, "maths-check")
+    assert maths == [True, True, False, True, False], maths

@@ -169,14 +169,33 @@ def _blocks(source: str, begin: str, end: str) -> list[str]:
     return [b.strip() for b in pattern.findall(source) if b.strip()]
 
 
+#: Shorter lines are generic (`plt.show()`, `X_train, y_train)`), not an answer to copy.
+LEAK_MIN_CHARS = 24
+
+
+def _answer_lines(block: str) -> set[str]:
+    """The lines of a solution or hidden block a learner could copy from the release.
+
+    Comments are not answers, and a markdown table row is the scaffold of a written
+    answer, which the release shows on purpose.
+    """
+    lines = {line.split("  #")[0].strip() for line in block.splitlines()}
+    return {line for line in lines if len(line) >= LEAK_MIN_CHARS
+            and not line.startswith(("#", "|"))}
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_release_leaks_no_solution_or_hidden_test(module):
     release = "\n".join(c.source for c in read(release_path(module)).cells)
     assert "BEGIN SOLUTION" not in release and "BEGIN HIDDEN TESTS" not in release
+    leaked = set()
     for cell in read(solution_path(module)).cells:
         for block in (_blocks(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
                       + _blocks(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
             assert block not in release, f"{module} release contains:\n{block[:300]}"
+            leaked |= {line for line in _answer_lines(block) if line in release}
+    assert not leaked, (f"{module}: lines of solution or hidden blocks appear in the release, "
+                        "where a learner can copy them:\n" + "\n".join(sorted(leaked)))
 
 
 def test_precision_probes_straddle_the_rule():

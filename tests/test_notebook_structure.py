@@ -78,3 +78,17 @@ def test_every_exercise_has_wrong_answers(module):
 def test_release_exists(module):
     assert release_path(module).exists(), (
         f"notebooks/{module} is missing: run `nbgrader generate_assignment {module} --force`")
+
+
+DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+@pytest.mark.parametrize("module", MODULES)
+def test_no_dollar_outside_display_maths(module, folder):
+    """Two $ in one markdown cell render as maths in JupyterLab, even escaped as \\$:
+    amounts are written USD 50K; $$...$$ is kept for formulas."""
+    nb = read(ROOT / folder / module / f"{module}.ipynb")
+    stray = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "markdown" and "$" in DISPLAY_MATH.sub("", c.source)]
+    assert not stray, f"{folder}/{module}: markdown cells {stray} hold a $ outside $$...$$"

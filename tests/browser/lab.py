@@ -188,6 +188,7 @@ CELLS = """async (panel) => {
                 level: Number(h.tagName[1]), text: h.textContent.replace(/\\u00b6$/, '').trim(),
             })) : [],
             firstBlock,
+            maths: md ? md.querySelectorAll('mjx-container, .MathJax').length : 0,
         });
     }
     return out;
