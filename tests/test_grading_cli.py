@@ -51,8 +51,8 @@ TIMEOUT = "10"
 RIGHT = {"bad_risk_share_answer": "bad_risk_share = 0.3", "answer_q1_answer": "answer_q1 = 'B'"}
 WRONG = {"bad_risk_share_answer": "bad_risk_share = 0.9", "answer_q1_answer": "answer_q1 = 'A'"}
 CHEATS = {
-    "patches-checks": "checks.close = lambda *a, **k: None\n"
-                      "checks.share = checks.matches = checks.correct = checks.close\n"
+    "patches-checks": "checks.grade = lambda *a, **k: None\n"
+                      "checks.share = checks.key_of = checks.grade\n"
                       "bad_risk_share = 0.9",
     "rebinds-checks": "class Lenient:\n    def __getattr__(self, name):\n"
                       "        return lambda *a, **k: None\n\n"
@@ -438,3 +438,22 @@ def test_feedback_filter_hides_hidden_tests_and_tracebacks():
     shown = cell.source + json.dumps(cell.outputs)
     assert "0.712" not in shown and "# hidden tests: failed" in cell.source
     assert cell.outputs[0].traceback == ["AssertionError: a hidden test failed"]
+
+
+@pytest.mark.parametrize("shown, verdict", [
+    ("✔ `x` is correct.\n", "# hidden tests: failed"),
+    ("", "# hidden tests: not run (the check above it failed first)"),
+])
+def test_feedback_verdict_without_a_traceback(shown, verdict):
+    """Checks render as their message alone, so the verdict comes from the ✔ line."""
+    cell = nbformat.v4.new_code_cell(
+        "check('x', x)\n### BEGIN HIDDEN TESTS\nchecks.grade('share', 'x', x, '0.712')\n"
+        "### END HIDDEN TESTS")
+    cell.metadata.nbgrader = {"grade": True, "solution": False, "grade_id": "x_test",
+                              "points": 1}
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text=shown)] if shown else []
+    cell.outputs = outputs + [nbformat.v4.new_output(
+        "error", ename="CheckFailed", evalue="✘ `x` is not right.",
+        traceback=["✘ `x` is not right."])]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert verdict in cell.source and "0.712" not in cell.source

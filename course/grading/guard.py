@@ -2,7 +2,7 @@
 
 nbgrader runs a submission's cells and its test cells in one kernel, so an
 answer cell can change what the test cells see: rebind ``checks``, replace
-``checks.close`` with a function that always passes, patch ``math.isclose`` or
+``checks.grade`` with a function that always passes, patch ``math.isclose`` or
 a builtin, or add an IPython input transformer that rewrites the test cells.
 :class:`course.grading.execute.GuardedExecute` calls :func:`install` before the
 first cell (a snapshot of the pristine kernel) and :func:`restore` before each
