@@ -168,9 +168,9 @@ def _try_forms(session: Session, record: Recorded, visible: str, restore: str,
         raise AuthorError(f"{where}: running the answer cell again did not restore the answer")
 
 
-def record_module(root: Path, module: str, spec: dict[str, Exercise]) -> dict[int, Recorded]:
-    """Run the solution; return what was recorded at each test cell, by cell index."""
-    notebook = read(solution_path(module, root))
+def record_module(root: Path, module: str, spec: dict[str, Exercise],
+                  notebook: Any) -> dict[int, Recorded]:
+    """Run the solution ``notebook``; return what was recorded at each test cell, by index."""
     records: dict[int, Recorded] = {}
     with Kernel(solution_path(module, root).parent) as kernel:
         session = Session(kernel, spec)
@@ -246,9 +246,9 @@ def _with_hidden(source: str, block: str) -> str:
 def release(root: Path, module: str, check: bool = False) -> Outcome:
     """Release one module (or, with ``check``, say what is stale without writing)."""
     spec = load_spec(root, module)
-    records = record_module(root, module, spec)
     path = solution_path(module, root)
     notebook = read(path)
+    records = record_module(root, module, spec, notebook)
     stale = []
     for index, record in records.items():
         wanted = _with_hidden(notebook.cells[index].source, hidden_block(record))
