@@ -13,10 +13,12 @@ from course.errors import CourseError
 def _grade(args: argparse.Namespace) -> int:
     from course.grading.grade import GradeOptions, grade
 
-    options = GradeOptions(args.assignment, Path(args.submissions),
-                           Path(args.roster) if args.roster else None, args.pattern,
-                           args.workers, args.timeout, args.memory_mb, Path(args.course_dir),
-                           Path(args.output) if args.output else None)
+    options = GradeOptions(
+        args.assignment, Path(args.submissions), roster=Path(args.roster) if args.roster else None,
+        pattern=args.pattern, workers=args.workers, timeout=args.timeout,
+        memory_mb=args.memory_mb, course_dir=Path(args.course_dir),
+        output=Path(args.output) if args.output else None,
+        unsafe_no_sandbox=args.unsafe_no_sandbox, submission_timeout=args.submission_timeout)
     grade(options)
     return 0
 
@@ -57,7 +59,13 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--timeout", type=int, help="seconds per cell before a cell is stopped "
                                                    "(default: nbgrader_config.py)")
     grade.add_argument("--memory-mb", type=int, default=2048,
-                       help="memory limit of each grading kernel in MB (0: none)")
+                       help="memory limit of one submission's processes together, in MB "
+                            "(0: none)")
+    grade.add_argument("--submission-timeout", type=int, default=900,
+                       help="seconds for a whole submission; later cells are not run (0: none)")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run submitted code WITHOUT the bubblewrap sandbox, with your "
+                            "permissions (only for code you trust)")
     grade.add_argument("--course-dir", default=".", help="the course root (default: here)")
     grade.add_argument("--output", help="where to write the grades (default: grades.csv)")
     grade.set_defaults(run=_guarded(_grade))

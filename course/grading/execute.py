@@ -1,99 +1,201 @@
-"""nbgrader's Execute preprocessor with the grading guard and a memory limit per kernel."""
+"""nbgrader's Execute step, with the kernel in a sandbox and test cells judged outside it.
+
+:class:`SandboxedExecute` replaces nbgrader's ``Execute`` in the autograde steps
+(see :mod:`course.grading.settings`). It runs the submission's own cells in a
+kernel inside a bubblewrap sandbox (:mod:`course.grading.sandbox`), and never
+sends a test cell to that kernel: at each test cell it asks the kernel for the
+values the cell's checks name, as data (:mod:`course.grading.evidence`), and
+judges them in this process (:mod:`course.grading.judge`). The cell's outputs
+are the verdict's: a ✔ line, or an error with the learner's message, which is
+what makes nbgrader score it zero. The verdict also goes into the cell's
+metadata (``metadata.course.verdict``) for the cohort report. A whole-submission
+time limit stops the rest of the cells once it is spent.
+"""
 
 from __future__ import annotations
 
 import ast
-from typing import Any, ClassVar
+import shutil
+import time
+from pathlib import Path
+from typing import Any
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
-from nbgrader.utils import is_grade, is_solution
-from traitlets import Integer
+from traitlets import Bool, Integer
 
-INSTALL = "__import__('course.grading.guard', fromlist=['install']).install({memory_mb})"
-RESTORE = "__import__('course.grading.guard', fromlist=['restore']).restore()"
+from course.grading import evidence, judge, sandbox
+from course.notebook import is_test_cell
 
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    """Return True for an autograded test cell (a graded code cell that is not an answer)."""
-    return cell.cell_type == "code" and is_grade(cell) and not is_solution(cell)
-
-
-def guard_error(message: str) -> NotebookNode:
-    """Return an error output that makes nbgrader score the cell zero, with the reason."""
-    return NotebookNode(output_type="error", ename="GuardError", evalue=message,
-                        traceback=[f"GuardError: {message}"])
+ENCODE = "__import__('course.grading.evidence', fromlist=['encode']).encode(({value}))"
+ENCODE_MODEL = ("__import__('course.grading.evidence', fromlist=['encode_model'])"
+                ".encode_model(({value}), ({on}))")
+#: Seconds to wait for the kernel to send a test's values.
+VALUES_TIMEOUT = 30
 
 
-class GuardedExecute(Execute):
-    """Execute a submission; before each test cell, undo what answer cells tampered with.
+class KernelValueError(Exception):
+    """The kernel could not give a value a test needs (the message says why)."""
 
-    Before the first cell the kernel snapshots its pristine state and caps its
-    memory (``memory_mb``); before each test cell it restores the snapshot and
-    rebinds a fresh ``checks`` (see :mod:`course.grading.guard`). What had to be
-    undone is recorded in :attr:`events` for the report. If the guard cannot
-    run, the test cell is scored zero with a ``GuardError`` that says why.
-    """
+    def __init__(self, ename: str, message: str) -> None:
+        """Keep the kind of error and its message."""
+        super().__init__(message)
+        self.ename = ename
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Start the kernel in a bubblewrap sandbox, talking over sockets in a private folder."""
+
+    sandboxed: bool = True
+    limits: sandbox.Limits = sandbox.Limits()
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        self._run = sandbox.make_run_dir()
+        self.transport = "ipc"
+        self.ip = str(self._run / "k")
+        self.connection_file = str(self._run / "kernel.json")
+        cwd = Path(kw.get("cwd") or ".").resolve()
+        work = self._run / "work"
+        shutil.copytree(cwd, work, symlinks=True)
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        self._cgroup = sandbox.Cgroup.create(self.limits) if self.sandboxed else None
+        prefix = self._cgroup.enter() if self._cgroup else []
+        prefix += sandbox.limit_each_process(self.limits.memory_mb)
+        if self.sandboxed:
+            kernel_cmd = sandbox.command(kernel_cmd, self._run, work, cwd)
+        else:
+            kw["cwd"] = str(work)
+        return [*prefix, *kernel_cmd], kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if getattr(self, "_cgroup", None) is not None:
+            self._cgroup.remove()
+        if getattr(self, "_run", None) is not None:
+            shutil.rmtree(self._run, ignore_errors=True)
+
+    cleanup_resources = run_sync(_async_cleanup_resources)
+
+
+class SandboxedExecute(Execute):
+    """Run a submission in a sandboxed kernel; judge its test cells in the grader."""
 
     memory_mb = Integer(
-        2048, help="Address-space limit of each grading kernel in MB (0: no limit)."
+        2048, help="Memory limit of one submission's processes together, in MB (0: none)."
     ).tag(config=True)
-
-    #: ``(grade_id, what was undone)`` for the notebooks graded in this process.
-    events: ClassVar[list[tuple[str, str]]] = []
+    submission_timeout = Integer(
+        900, help="Seconds for a whole submission; cells after it is spent do not run (0: none)."
+    ).tag(config=True)
+    sandbox = Bool(True, help="Run kernels in a bubblewrap sandbox (False only for code you "
+                              "trust).").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
-        """Execute ``nb`` with the guard installed in its kernel."""
-        self._guard_state: str | None = None  # None: not yet; "": installed; else the error
+        """Execute ``nb``; its test cells are judged here, not in the kernel."""
+        self._module = str((resources or {}).get("nbgrader", {}).get("assignment", ""))
+        budget = int(self.submission_timeout)
+        self._deadline = time.monotonic() + budget if budget > 0 else None
+        self.timeout_func = self._cell_timeout
         return super().preprocess(nb, resources, km)
 
-    async def _guard(self, expression: str) -> tuple[bool, str]:
-        """Evaluate ``expression`` in the kernel without IPython's input transformers."""
-        msg_id = self.kc.execute("", silent=True, store_history=False,
-                                 user_expressions={"guard": expression})
-        reply = await self.async_wait_for_reply(msg_id)
-        if reply is None:
-            return False, "the kernel did not answer in time"
-        content = reply["content"]
-        result = content.get("user_expressions", {}).get("guard")
-        if content.get("status") != "ok" or not result:
-            return False, f"the kernel refused to run it ({content.get('ename', 'no reply')})"
-        if result.get("status") != "ok":
-            return False, f"{result.get('ename')}: {result.get('evalue')}"
-        text = result.get("data", {}).get("text/plain", "''")
-        try:
-            return True, str(ast.literal_eval(text))
-        except (ValueError, SyntaxError):
-            return True, text
+    def create_kernel_manager(self) -> AsyncKernelManager:
+        """Make the sandboxed kernel manager, with this run's limits."""
+        self.kernel_manager_class = SandboxedKernelManager
+        manager = super().create_kernel_manager()
+        manager.sandboxed = bool(self.sandbox)
+        manager.limits = sandbox.Limits(memory_mb=int(self.memory_mb))
+        return manager
 
-    async def _before(self, cell: NotebookNode) -> str:
-        """Install the guard before the first cell, restore before a test; return a problem."""
-        if self._guard_state is None:
-            ok, said = await self._guard(INSTALL.format(memory_mb=int(self.memory_mb)))
-            self._guard_state = "" if ok else f"could not install the grading guard: {said}"
-        if not is_test_cell(cell):
-            return ""
-        if self._guard_state:
-            return self._guard_state
-        ok, said = await self._guard(RESTORE)
-        if not ok:
-            return f"could not restore the check helpers before this test: {said}"
-        if said != "clean":
-            self.events.append((cell.metadata.nbgrader.get("grade_id", "?"), said))
-        return ""
+    def _remaining(self) -> float | None:
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
+    def _cell_timeout(self, cell: NotebookNode) -> int | None:
+        remaining, timeout = self._remaining(), self.timeout or None
+        if remaining is None:
+            return timeout
+        return max(1, int(min(remaining, timeout or remaining)))
 
     async def async_execute_cell(self, cell: NotebookNode, cell_index: int,
                                  execution_count: int | None = None,
                                  store_history: bool = True) -> NotebookNode:
-        """Run the guard when needed, then execute ``cell`` as nbgrader does."""
-        problem = ""
-        if cell.cell_type == "code" and cell.source.strip():
-            problem = await self._before(cell)
-        cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        if problem:
-            cell.outputs.append(guard_error(problem))
-            self.events.append((cell.metadata.nbgrader.get("grade_id", "?"), problem))
-        return cell
+        """Judge a test cell here; run any other cell in the kernel while time is left."""
+        if is_test_cell(cell):
+            return await self._judge(cell)
+        remaining = self._remaining()
+        if cell.cell_type == "code" and cell.source.strip() and remaining is not None \
+                and remaining <= 0:
+            cell.outputs = [judge.error_output(
+                "SubmissionTimeout", f"not run: the submission's {self.submission_timeout} s "
+                                     "were spent")]
+            return cell
+        return await super().async_execute_cell(cell, cell_index, execution_count,
+                                                store_history)
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the base method otherwise
+
+    async def _judge(self, cell: NotebookNode) -> NotebookNode:
+        """Ask the kernel for the values the test names and judge them; set the outputs."""
+        try:
+            parsed = judge.parse(cell.source)
+        except judge.TestCellError as error:
+            verdict = judge.unjudged(None, f"this test cell cannot be graded: {error}")
+        else:
+            try:
+                values = await self._values(parsed.expressions())
+            except KernelValueError as error:
+                verdict = judge.unjudged(parsed, str(error), error.ename)
+            else:
+                verdict = judge.judge(parsed, self._module, values)
+        cell.outputs = verdict.outputs
+        cell.execution_count = None
+        cell.metadata["course"] = verdict.metadata()
+        return cell
+
+    async def _values(self, expressions: list[judge.Expression]) -> dict[judge.Expression, Any]:
+        """Return each expression's value, sent by the kernel as data and rebuilt here."""
+        if not expressions:
+            return {}
+        remaining = self._remaining()
+        if remaining is not None and remaining <= 0:
+            raise KernelValueError("SubmissionTimeout", "not graded: the submission's time "
+                                                        "was spent before this test")
+        asked = {f"v{i}": _request(e) for i, e in enumerate(expressions)}
+        msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions=asked)
+        wait = VALUES_TIMEOUT if remaining is None else max(1, min(VALUES_TIMEOUT, remaining))
+        try:
+            reply = await self.kc._async_get_shell_msg(timeout=wait)
+            while reply.get("parent_header", {}).get("msg_id") != msg_id:
+                reply = await self.kc._async_get_shell_msg(timeout=wait)
+        except Exception:  # noqa: BLE001 (queue.Empty, or a dead kernel's closed channel)
+            raise KernelValueError("KernelError", "the kernel did not answer before this test "
+                                                  "(it stopped, or ran out of time or "
+                                                  "memory)") from None
+        found = reply.get("content", {}).get("user_expressions", {})
+        return {e: _value(found.get(f"v{i}")) for i, e in enumerate(expressions)}
+
+
+def _request(expression: judge.Expression) -> str:
+    if expression.model_on is not None:
+        return ENCODE_MODEL.format(value=expression.source, on=expression.model_on)
+    return ENCODE.format(value=expression.source)
+
+
+def _value(result: Any) -> Any:
+    """Rebuild one value from the kernel's reply to a user expression."""
+    if not isinstance(result, dict):
+        raise KernelValueError("KernelError", "the kernel sent no value for this test")
+    if result.get("status") != "ok":
+        ename = str(result.get("ename", "Error"))[:60]
+        evalue = str(result.get("evalue", ""))[:300]
+        raise KernelValueError(ename, f"{ename}: {evalue}")
+    text = result.get("data", {}).get("text/plain", "")
+    if not isinstance(text, str) or len(text) > 2 * evidence.MAX_CHARS:
+        raise KernelValueError("KernelError", "the answer is too large to grade")
+    if text[:1] not in ("'", '"'):  # encode() returns a string; anything else is not ours
+        raise KernelValueError("KernelError", "the kernel's answer is not the grader's data")
+    try:
+        return evidence.decode(ast.literal_eval(text))
+    except (ValueError, SyntaxError, RecursionError, evidence.EvidenceError) as error:
+        raise KernelValueError("KernelError", f"the answer could not be read: {error}") \
+            from None

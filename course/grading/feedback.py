@@ -22,7 +22,8 @@ from traitlets import Unicode
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"(?:Cell|Input) In\s*\[\d*\],\s*line (\d+)")
-SHOWN_ERRORS = ("CheckFailed", "NotAttempted", "GuardError", "CellTimeoutError")
+SHOWN_ERRORS = ("CheckFailed", "NotAttempted", "GradingError", "KernelError", "SubmissionTimeout",
+                "CellTimeoutError", "NameError")
 
 
 def hidden_ranges(source: str, begin: str, end: str) -> list[tuple[int, int]]:

@@ -8,12 +8,11 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import nbformat
 from traitlets.config import Config
 
-from course.grading import gradebook, integrity, parallel, report
+from course.grading import gradebook, integrity, parallel, report, sandbox
 from course.grading.collect import Collection, collect, compile_pattern, default_pattern
 from course.grading.coursedir import (
     GradingError,
@@ -24,6 +23,7 @@ from course.grading.coursedir import (
     source_dir,
 )
 from course.grading.roster import Student, read_roster
+from course.grading.worker import Settings, WorkerResult
 
 
 @dataclass
@@ -39,6 +39,8 @@ class GradeOptions:
     memory_mb: int = 2048
     course_dir: Path = Path(".")
     output: Path | None = None
+    unsafe_no_sandbox: bool = False
+    submission_timeout: int = 900
 
 
 @dataclass
@@ -77,12 +79,26 @@ def check_options(options: GradeOptions) -> None:
         raise GradingError("--workers must be 1 or more (0 means one per core).")
     if options.timeout is not None and options.timeout <= 0:
         raise GradingError("--timeout must be a positive number of seconds per cell.")
+    if options.submission_timeout < 0:
+        raise GradingError("--submission-timeout must be 0 (none) or a number of seconds.")
     submissions = Path(options.submissions)
     if not submissions.exists():
         raise GradingError(f"submissions {submissions} do not exist: give a folder of "
                            "notebooks or a .zip exported from the learning platform.")
     if submissions.is_file() and not zipfile.is_zipfile(submissions):
         raise GradingError(f"submissions {submissions} is neither a folder nor a valid zip file.")
+
+
+def check_sandbox(options: GradeOptions) -> None:
+    """Refuse to grade without a sandbox unless the instructor said so; say which it is."""
+    if options.unsafe_no_sandbox:
+        print("warning: grading WITHOUT a sandbox (--unsafe-no-sandbox): submitted code runs "
+              "with your permissions and can read or change your files.", file=sys.stderr)
+        return
+    sandbox.bwrap()
+    if sandbox.Cgroup.create(sandbox.Limits(options.memory_mb)) is None:
+        print("note: no writable cgroup here, so the memory limit applies to each process "
+              "of a submission, not to all of them together.", file=sys.stderr)
 
 
 def flags_for(run: Run, path: Path) -> list[integrity.Flag]:
@@ -101,36 +117,31 @@ def _replace(source: str, target: Path) -> None:
         shutil.copytree(source, target)
 
 
-def absorb(run: Run, result: dict[str, Any], outcome: report.Outcome,
+def absorb(run: Run, result: WorkerResult, outcome: report.Outcome,
            withhold: bool) -> report.Outcome:
     """Merge one worker's result into the course: files, gradebook, reasons for review.
 
     ``withhold`` (suspicious code) keeps the autograder's points at zero until a
-    human has looked; tampering the guard had to undo withholds them too.
+    human has looked.
     """
-    student = result["student"]
-    run.log.append(f"===== {student}: {result.get('seconds', 0):.1f} s\n"
-                   f"{result.get('log', '')}{result.get('error', '')}"
-                   f"{result.get('feedback_error', '')}")
-    for grade_id, said in result.get("events", []):
-        if not said.startswith("could not"):
-            outcome.review(f"tampering undone before test {grade_id}: {said}")
-            withhold = True
-    if not result["success"]:
-        outcome.review(report.failure_reason(result))
+    student = result.student
+    run.log.append(f"===== {student}: {result.seconds:.1f} s\n"
+                   f"{result.log}{result.error}{result.feedback_error}")
+    if not result.success:
+        outcome.review(report.failure_reason({"log": result.log, "error": result.error}))
         gradebook.hold_for_review(run.db_url, run.options.assignment, student)
         return outcome
-    _replace(result.get("autograded", ""), run.folder("autograded", student))
-    _replace(result.get("feedback", ""), run.folder("feedback", student))
+    _replace(result.autograded, run.folder("autograded", student))
+    _replace(result.feedback, run.folder("feedback", student))
     timeout = run.options.timeout or run.config.Execute.get("timeout")
     for problem in report.kernel_problems(run.folder("autograded", student), timeout):
         outcome.review(problem)
-    if result.get("feedback_error"):
+    if result.feedback_error:
         outcome.review(f"feedback could not be written; see {run.output.with_suffix('.log')}")
     if withhold:
         outcome.review(f"points withheld until reviewed (the autograder gave "
-                       f"{gradebook.auto_points(result['scores']):g})")
-    gradebook.merge_scores(run.db_url, run.options.assignment, student, result["scores"],
+                       f"{gradebook.auto_points(result.scores):g})")
+    gradebook.merge_scores(run.db_url, run.options.assignment, student, result.scores,
                            hold=outcome.status == report.REVIEW, withhold=withhold)
     return outcome
 
@@ -156,11 +167,11 @@ def grade_collected(run: Run, collection: Collection) -> dict[str, report.Outcom
                                       run.scratch)
     workers = run.options.workers or parallel.default_workers()
     bar = report.ProgressBar(len(jobs), f"grading {run.options.assignment}")
-    for result in parallel.run(template, run.options.assignment, jobs, workers,
-                               run.options.timeout, run.options.memory_mb):
-        student = result["student"]
-        outcome = absorb(run, result, outcomes[student], student in withhold)
-        bar.step(result["student"], outcome.status)
+    settings = Settings(run.options.timeout, run.options.memory_mb,
+                        not run.options.unsafe_no_sandbox, run.options.submission_timeout)
+    for result in parallel.run(template, run.options.assignment, jobs, workers, settings):
+        outcome = absorb(run, result, outcomes[result.student], result.student in withhold)
+        bar.step(result.student, outcome.status)
     return outcomes
 
 
@@ -198,6 +209,7 @@ def grade(options: GradeOptions) -> list[report.Outcome]:
     config = load_config(root)
     check_assignment(root, config, options.assignment)
     check_options(options)
+    check_sandbox(options)
     roster = read_roster(options.roster) if options.roster else []
     pattern = options.pattern or default_pattern(config)
     compile_pattern(pattern)

@@ -14,8 +14,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from traitlets.config import Config
 
@@ -50,29 +51,47 @@ def make_template(root: Path, config: Config, assignment: str, base: Path) -> Pa
     return template
 
 
-def _failed(student: str, error: BaseException) -> dict[str, Any]:
-    return {"student": student, "success": False, "events": [], "scores": {},
-            "error": f"the grading worker failed ({type(error).__name__}: {error}); "
-                     "run grade again for this student"}
+def _failed(student: str, error: BaseException) -> worker.WorkerResult:
+    return worker.WorkerResult(student, False, error=(
+        f"the grading worker failed ({type(error).__name__}: {error}); run grade again for "
+        "this student"))
 
 
-def run(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
-        timeout: int | None, memory_mb: int) -> Iterator[dict[str, Any]]:
-    """Grade ``jobs`` (student -> submitted notebook) on ``workers`` processes.
-
-    Yield each worker's result as it finishes; a worker that dies is reported
-    for its students and does not stop the others.
-    """
+def _pass(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
+          settings: worker.Settings,
+          broken: dict[str, Path]) -> Iterator[worker.WorkerResult]:
+    """Grade ``jobs`` on one pool; put the students a dead worker took down in ``broken``."""
     context = multiprocessing.get_context("spawn")
-    workers = max(1, min(workers, len(jobs)))
-    threads = default_workers() // workers if workers > 1 else 0
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=worker.start,
-                             initargs=(str(template), timeout, memory_mb, threads)) as pool:
+                             initargs=(str(template), settings)) as pool:
         futures = {pool.submit(worker.grade, assignment, student, str(path)): student
                    for student, path in sorted(jobs.items())}
         for future in as_completed(futures):
+            student = futures[future]
             try:
                 yield future.result()
-            except Exception as error:  # a dead worker process, or a bug in one student's run
-                yield _failed(futures[future], error)
+            except BrokenProcessPool:  # a worker died: retried, not blamed on this student
+                broken[student] = jobs[student]
+            except Exception as error:  # a bug in one student's run
+                yield _failed(student, error)
+
+
+def run(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
+        settings: worker.Settings) -> Iterator[worker.WorkerResult]:
+    """Grade ``jobs`` (student -> submitted notebook) on ``workers`` processes.
+
+    Yield each student's result as it finishes. If a worker process dies, the
+    students it took down are graded again, each in a pool of its own, and a
+    student whose second try also dies is reported alone.
+    """
+    workers = max(1, min(workers, len(jobs)))
+    threads = default_workers() // workers if workers > 1 else 0
+    settings = replace(settings, threads=threads)
+    broken: dict[str, Path] = {}
+    yield from _pass(template, assignment, jobs, workers, settings, broken)
+    for student, path in sorted(broken.items()):
+        again: dict[str, Path] = {}
+        yield from _pass(template, assignment, {student: path}, 1, settings, again)
+        if again:
+            yield _failed(student, RuntimeError("the worker process died twice"))

@@ -21,7 +21,9 @@ KERNEL_ERRORS = {
     "CellTimeoutError": "cell {cell} ran longer than the {timeout} s limit and was stopped",
     "DeadKernelError": "the kernel died in cell {cell}",
     "MemoryError": "cell {cell} ran out of memory (the kernel's limit)",
-    "GuardError": "the grader could not check test {cell} safely: {evalue}",
+    "GradingError": "the grader could not judge test {cell}: {evalue}",
+    "KernelError": "test {cell} was not graded: {evalue}",
+    "SubmissionTimeout": "the submission's time limit ran out at cell {cell}",
 }
 
 
@@ -49,7 +51,7 @@ def _cell_name(cell: Any, index: int) -> str:
 
 
 def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
-    """Return timeouts, dead kernels, memory errors and guard errors in an autograded notebook."""
+    """Return time-outs, dead kernels, memory errors and ungradable tests of a notebook."""
     problems = []
     for path in sorted(autograded.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)

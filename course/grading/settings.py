@@ -20,15 +20,19 @@ def _is(item: Any, cls: type) -> bool:
 
 
 def autograde_preprocessors(config: Config) -> list[Any]:
-    """Return nbgrader's autograde steps, ``Execute`` replaced by ``GuardedExecute``."""
+    """Return nbgrader's autograde steps: ``Execute`` sandboxed, then student HTML sanitised."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    from course.grading.execute import GuardedExecute
+    from course.grading.execute import SandboxedExecute
+    from course.grading.sanitize import SanitizeStudentHTML
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     steps = _configured(config, "Autograde", "autograde_preprocessors", default)
-    return [GuardedExecute if _is(step, Execute) else step for step in steps]
+    steps = [SandboxedExecute if _is(step, Execute) else step for step in steps
+             if not _is(step, SanitizeStudentHTML)]
+    at = next(i for i, step in enumerate(steps) if step is SandboxedExecute) + 1
+    return [*steps[:at], SanitizeStudentHTML, *steps[at:]]
 
 
 def feedback_preprocessors(config: Config) -> list[Any]:
@@ -43,12 +47,16 @@ def feedback_preprocessors(config: Config) -> list[Any]:
     return [HideHiddenTests, *steps] if not steps else [steps[0], HideHiddenTests, *steps[1:]]
 
 
-def grading_config(root: Path, timeout: int | None = None, memory_mb: int = 2048) -> Config:
-    """Return the course's config for ``root`` with the guard, feedback filter and limits."""
+def grading_config(root: Path, timeout: int | None = None, memory_mb: int = 2048,
+                   sandboxed: bool = True, submission_timeout: int = 0) -> Config:
+    """Return the course's config for ``root`` with the sandbox, feedback filter and limits."""
     config = load_config(root)
     if timeout:
         config.Execute.timeout = int(timeout)
-    config.GuardedExecute.memory_mb = int(memory_mb)
+    config.SandboxedExecute.memory_mb = int(memory_mb)
+    config.SandboxedExecute.sandbox = bool(sandboxed)
+    if submission_timeout:
+        config.SandboxedExecute.submission_timeout = int(submission_timeout)
     config.Autograde.autograde_preprocessors = autograde_preprocessors(config)
     config.GenerateFeedback.preprocessors = feedback_preprocessors(config)
     return config

@@ -12,10 +12,26 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 _STATE: dict[str, Any] = {}
+
+
+@dataclass
+class WorkerResult:
+    """What grading one student produced, as plain data for the main process."""
+
+    student: str
+    success: bool
+    error: str = ""
+    log: str = ""
+    feedback_error: str = ""
+    scores: dict[str, Any] = field(default_factory=dict)
+    autograded: str = ""
+    feedback: str = ""
+    seconds: float = 0.0
 
 
 def _quiet(folder: Path) -> None:
@@ -36,21 +52,33 @@ def share_cores(threads: int) -> None:
         os.environ.setdefault(name, str(max(1, threads)))
 
 
-def start(template: str, timeout: int | None, memory_mb: int, threads: int = 0) -> None:
+@dataclass(frozen=True)
+class Settings:
+    """How each worker grades: limits per cell and per submission, sandbox, threads."""
+
+    timeout: int | None = None
+    memory_mb: int = 2048
+    sandboxed: bool = True
+    submission_timeout: int = 0
+    threads: int = 0
+
+
+def start(template: str, settings: Settings) -> None:
     """Initialise a worker: copy the template course and open nbgrader's API on it.
 
-    ``threads`` (if not 0) caps the threads of NumPy's BLAS in the kernels, so
-    that workers side by side do not oversubscribe the cores.
+    ``settings.threads`` (if not 0) caps the threads of NumPy's BLAS in the
+    kernels, so that workers side by side do not oversubscribe the cores.
     """
     from course.grading.coursedir import make_api
     from course.grading.settings import grading_config
 
-    if threads:
-        share_cores(threads)
+    if settings.threads:
+        share_cores(settings.threads)
     scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=Path(template).parent))
     shutil.copytree(template, scratch, dirs_exist_ok=True)
     _quiet(scratch)
-    config = grading_config(scratch, timeout, memory_mb)
+    config = grading_config(scratch, settings.timeout, settings.memory_mb, settings.sandboxed,
+                            settings.submission_timeout)
     _STATE.update(scratch=scratch, api=make_api(config), db_url=config.CourseDirectory.db_url)
 
 
@@ -68,28 +96,24 @@ def _output(step: str, assignment: str, student: str) -> str:
     return str(folder) if folder.is_dir() else ""
 
 
-def grade(assignment: str, student: str, notebook: str) -> dict[str, Any]:
+def grade(assignment: str, student: str, notebook: str) -> WorkerResult:
     """Autograde one student's submission and write its feedback; return the results."""
-    from course.grading.execute import GuardedExecute
     from course.grading.gradebook import read_scores
 
     api, began = _STATE["api"], time.perf_counter()
     _submit(assignment, student, Path(notebook))
-    GuardedExecute.events.clear()
     graded = api.autograde(assignment, student, force=True, create=True)
-    events = list(GuardedExecute.events)
     feedback: dict[str, Any] = {}
     if graded.get("success"):
         feedback = api.generate_feedback(assignment, student, force=True)
-    return {
-        "student": student,
-        "success": bool(graded.get("success")),
-        "log": graded.get("log", ""),
-        "error": graded.get("error", ""),
-        "feedback_error": "" if feedback.get("success", True) else feedback.get("error", ""),
-        "events": events,
-        "scores": read_scores(_STATE["db_url"], assignment, student),
-        "autograded": _output("autograded", assignment, student),
-        "feedback": _output("feedback", assignment, student),
-        "seconds": time.perf_counter() - began,
-    }
+    return WorkerResult(
+        student=student,
+        success=bool(graded.get("success")),
+        log=graded.get("log", ""),
+        error=graded.get("error", ""),
+        feedback_error="" if feedback.get("success", True) else feedback.get("error", ""),
+        scores=read_scores(_STATE["db_url"], assignment, student),
+        autograded=_output("autograded", assignment, student),
+        feedback=_output("feedback", assignment, student),
+        seconds=time.perf_counter() - began,
+    )

@@ -1,0 +1,264 @@
+"""A bubblewrap sandbox for each grading kernel, with a memory cgroup where there is one.
+
+Student code is untrusted. Each submission's kernel runs under ``bwrap``
+(bubblewrap, the sandbox Flatpak uses; Debian package ``bubblewrap``):
+
+- no network (its own, empty network namespace) and its own process namespace,
+  so it sees and signals no other kernel, and every process it starts dies with it;
+- a fresh root holding only the system's ``/usr``, the Python installation, the
+  installed packages, the ``course`` package and ``datasets/``, all read-only;
+  no ``solutions/``, gradebook, other submissions or home folders;
+- a private ``/tmp`` and a writable *copy* of the submission's folder as its
+  working directory; no capabilities, an unprivileged user id;
+- a memory limit for all its processes together (a cgroup; where none can be
+  made, each process is limited on its own and the grader says so), and a cap
+  on the number of processes.
+
+The kernel talks to the grader over Unix sockets in a folder that is the only
+thing the two share (ZeroMQ's ``ipc`` transport).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from course.errors import InstructorError
+
+#: Environment variables passed into the sandbox (everything else is cleared).
+PASSED_ENV = ("LANG", "LC_ALL", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMEXPR_NUM_THREADS", "PYTHONHASHSEED", "COURSE_DATASETS")
+#: System folders bound read-only when present.
+SYSTEM = ("/usr", "/etc/alternatives", "/etc/fonts", "/etc/ld.so.cache", "/etc/localtime",
+          "/etc/mime.types")
+#: Where each sandbox keeps its sockets and working copy (short: socket paths are limited).
+RUN_PREFIX = "cgk-"
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`; Fedora: "
+                "`sudo dnf install bubblewrap`) or, only for code you trust, pass "
+                "--unsafe-no-sandbox")
+
+
+class SandboxUnavailable(InstructorError):
+    """Grading cannot be sandboxed on this machine."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of one submission's processes, together."""
+
+    memory_mb: int = 2048
+    processes: int = 256
+
+
+@cache
+def bwrap() -> str:
+    """Return the path of a working ``bwrap``, or raise SandboxUnavailable saying why."""
+    found = shutil.which("bwrap")
+    if not found:
+        raise SandboxUnavailable(f"grading runs each submission in a sandbox, and bubblewrap "
+                                 f"(bwrap) is not installed: {INSTALL_HINT}.")
+    probe = subprocess.run([found, *_namespaces(), *_system_binds(), "--proc", "/proc",
+                            "--dev", "/dev", "true"], capture_output=True, text=True,
+                           timeout=30, check=False)
+    if probe.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot make a sandbox here ({probe.stderr.strip()[:200]}); user "
+            f"namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1), or "
+            f"{INSTALL_HINT.split(' or, ')[1]}.")
+    return found
+
+
+def _namespaces() -> list[str]:
+    return ["--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+            "--uid", "65534", "--gid", "65534"]
+
+
+def _system_binds() -> list[str]:
+    args: list[str] = []
+    for name in ("/bin", "/sbin", "/lib", "/lib64", "/lib32"):
+        path = Path(name)
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), name]
+        elif path.is_dir():
+            args += ["--ro-bind", name, name]
+    for name in SYSTEM:
+        args += ["--ro-bind-try", name, name]
+    return args
+
+
+def readonly_paths() -> list[Path]:
+    """Return the Python installation, its packages, ``course`` and ``datasets/``."""
+    import course
+    from course.datasets import data_dir
+
+    paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sysconfig.get_path("purelib")),
+             Path(sysconfig.get_path("platlib")), Path(course.__file__).resolve().parent}
+    try:
+        paths.add(data_dir())
+    except Exception:  # noqa: BLE001 (no datasets: notebooks that need them say so)
+        pass
+    resolved = {p.resolve() for p in paths if p.exists()}
+    return sorted(p for p in resolved if not any(p != q and q in p.parents for q in resolved))
+
+
+def command(kernel_cmd: list[str], run: Path, work: Path, cwd: Path) -> list[str]:
+    """Return ``kernel_cmd`` wrapped in bwrap: ``run`` shared, ``work`` mounted at ``cwd``."""
+    args = [bwrap(), *_namespaces(), *_system_binds()]
+    for path in readonly_paths():
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--bind", str(run), str(run), "--bind", str(work), str(cwd), "--chdir", str(cwd),
+             "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
+             "--setenv", "USER", "learner", "--setenv", "MPLBACKEND", "agg",
+             "--setenv", "PYTHONNOUSERSITE", "1",
+             "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin"]
+    for name in PASSED_ENV:
+        if name in os.environ:
+            args += ["--setenv", name, os.environ[name]]
+    return [*args, "--", *kernel_cmd]
+
+
+def make_run_dir() -> Path:
+    """Return a new private folder for one kernel's sockets and working copy."""
+    return Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+
+
+# --- memory and process limits ----------------------------------------------------------
+
+
+def _own_cgroup_v1(controller: str) -> Path | None:
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            return Path("/sys/fs/cgroup") / controller / path.lstrip("/")
+    return None
+
+
+def _v2_root() -> Path | None:
+    root = Path("/sys/fs/cgroup")
+    if not (root / "cgroup.controllers").exists():
+        return None
+    own = ""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            own = line[3:].lstrip("/")
+    return root / own
+
+
+@dataclass
+class Cgroup:
+    """Cgroups holding one submission's processes: memory (and process count) together."""
+
+    folders: list[Path]
+    procs: list[Path]
+
+    @classmethod
+    def create(cls, limits: Limits) -> Cgroup | None:
+        """Make the cgroups, or return None where this machine lets us make none."""
+        name = f"course-grading-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        v1 = _own_cgroup_v1("memory")
+        if v1 is not None and v1.exists():
+            return cls._v1(name, limits)
+        return cls._v2(name, limits)
+
+    @classmethod
+    def _v1(cls, name: str, limits: Limits) -> Cgroup | None:
+        made = cls([], [])
+        settings = {"memory": {"memory.limit_in_bytes": limits.memory_mb * 2**20,
+                               "memory.memsw.limit_in_bytes": limits.memory_mb * 2**20},
+                    "pids": {"pids.max": limits.processes}}
+        for controller, values in settings.items():
+            parent = _own_cgroup_v1(controller)
+            if parent is None:
+                continue
+            folder = parent / name
+            try:
+                folder.mkdir()
+            except OSError:
+                made.remove()
+                return None
+            made.folders.append(folder)
+            made.procs.append(folder / "cgroup.procs")
+            for setting, value in values.items():
+                if (folder / setting).exists():
+                    _write(folder / setting, str(value))
+        return made if made.folders else None
+
+    @classmethod
+    def _v2(cls, name: str, limits: Limits) -> Cgroup | None:
+        parent = _v2_root()
+        if parent is None:
+            return None
+        try:
+            controllers = (parent / "cgroup.subtree_control").read_text()
+            if "memory" not in controllers:
+                _write(parent / "cgroup.subtree_control", "+memory +pids")
+            folder = parent / name
+            folder.mkdir()
+        except OSError:
+            return None
+        made = cls([folder], [folder / "cgroup.procs"])
+        try:
+            _write(folder / "memory.max", str(limits.memory_mb * 2**20))
+            _write(folder / "memory.swap.max", "0")
+            _write(folder / "pids.max", str(limits.processes))
+        except OSError:
+            pass
+        return made
+
+    def enter(self) -> list[str]:
+        """Return a command prefix that moves the process into these cgroups, then execs."""
+        script = 'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 97; done; ' \
+                 'while [ "$1" != -- ]; do shift; done; shift; exec "$@"'
+        return ["/bin/sh", "-c", script, "sh", *map(str, self.procs), "--"]
+
+    def kill(self) -> None:
+        """Kill every process left in the cgroups."""
+        for procs in self.procs:
+            for _ in range(20):
+                try:
+                    pids = [int(p) for p in procs.read_text().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+    def remove(self) -> None:
+        """Kill what is left, then delete the cgroups."""
+        self.kill()
+        for folder in self.folders:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def _write(path: Path, value: str) -> None:
+    with open(path, "w", encoding="ascii") as handle:
+        handle.write(value)
+
+
+def limit_each_process(memory_mb: int) -> list[str]:
+    """Return a ``prlimit`` prefix capping each process's address space (no cgroup)."""
+    if memory_mb <= 0 or not shutil.which("prlimit"):
+        return []
+    size = memory_mb * 2**20
+    return ["prlimit", f"--as={size}:{size}", "--"]

@@ -1,0 +1,40 @@
+"""Escape student HTML before formgrader or the feedback page renders it.
+
+A memo cell, or any cell output, can hold ``<script>``: rendered in formgrader
+it would run in the instructor's logged-in Jupyter session. nbconvert's
+:class:`~nbconvert.preprocessors.SanitizeHTML` (bleach) escapes unsafe tags and
+drops JavaScript outputs; this runs it on every cell a student could write
+(everything but locked cells, which nbgrader restores from the source) as an
+autograde step, so the autograded notebook that formgrader and
+``generate_feedback`` read is already safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bleach import ALLOWED_TAGS
+from nbconvert.preprocessors.sanitize import SanitizeHTML
+from nbformat import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import List, Unicode
+
+from course.notebook import grading
+
+#: Tags kept as HTML: bleach's safe inline tags, plus what pandas tables and notes use.
+TAGS = sorted({*ALLOWED_TAGS, "table", "thead", "tbody", "tr", "th", "td", "div", "span", "p",
+               "br", "pre", "h1", "h2", "h3", "h4", "sub", "sup", "hr"})
+
+
+class SanitizeStudentHTML(NbGraderPreprocessor, SanitizeHTML):
+    """Escape HTML and drop scripts in the cells and outputs a student controls."""
+
+    tags = List(Unicode(), default_value=TAGS, help="HTML tags kept (others are escaped).")
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any,
+                        index: int) -> tuple[NotebookNode, Any]:
+        """Sanitise one cell unless it is a locked cell restored from the source."""
+        meta = grading(cell)
+        if cell.cell_type != "code" and meta.get("locked") and not meta.get("solution"):
+            return cell, resources
+        return SanitizeHTML.preprocess_cell(self, cell, resources, index)
