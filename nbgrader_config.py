@@ -33,3 +33,12 @@ c.OverwriteCells.add_missing_cells = True
 # wrong answers for authors; it never goes into the release.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             "exercises.toml"]
+
+# Feedback never shows hidden tests, however it is made: `python -m course grade`,
+# plain `nbgrader generate_feedback`, or formgrader's "generate feedback" button
+# (nbgrader's own steps show them; see course/grading/feedback.py).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "course.grading.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

@@ -11,16 +11,22 @@ integrity scan and the feedback filter without running nbgrader.
 """
 
 import csv
+import hashlib
 import html
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
+from attacks import ATTACKS, EXTRA_CELLS, attack_code
 from nbgrader.api import Gradebook
 from nbtools import (
     HIDDEN,
@@ -43,9 +49,14 @@ from course.grading.collect import collect
 from course.grading.coursedir import GradingError
 from course.grading.feedback import HideHiddenTests
 from course.grading.roster import read_roster
+from course.grading.sandbox import Cgroup, Limits
+from course.layout import run_nbgrader
 
 MODULE = "00_welcome"
 TIMEOUT = "10"
+SUBMISSION_TIMEOUT = "40"
+#: What the cohort fixture saw around the grading run (network, protected files, time).
+COHORT: dict = {}
 
 # Answer cells by grade id; anything not given keeps the release placeholder.
 RIGHT = {"bad_risk_share_answer": "bad_risk_share = 0.3", "answer_q1_answer": "answer_q1 = 'B'"}
@@ -91,8 +102,17 @@ def _text(nb):
     return nbformat.writes(nb) if not isinstance(nb, str) else nb
 
 
-def _cohort():
-    """``{student: notebook text}``: one submission of every kind."""
+def _attack(name, course, port):
+    nb = _answers({**WRONG, "bad_risk_share_answer": attack_code(name, str(course), port)})
+    at = next(i for i, c in enumerate(nb.cells) if grading(c).get("grade_id")
+              == "bad_risk_share_answer")
+    nb.cells[at + 1:at + 1] = [nbformat.v4.new_code_cell(code)
+                               for code in EXTRA_CELLS.get(name, [])]
+    return nb
+
+
+def _cohort(course="", port=0):
+    """``{student: notebook text}``: one submission of every kind, and every attack."""
     deleted = _answers(RIGHT)
     deleted.cells = [c for c in deleted.cells if not is_test_cell(c)]
     cohort = {
@@ -108,7 +128,41 @@ def _cohort():
     }
     for name, code in CHEATS.items():
         cohort[name] = _answers({**WRONG, "bad_risk_share_answer": code})
+    for name in ATTACKS:
+        cohort[f"x-{name}"] = _attack(name, course, port)
     return {student: _text(nb) for student, nb in cohort.items()}
+
+
+class Listener:
+    """A TCP server on loopback that records whether anything connected."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _protected(course):
+    """Files no submission may change: the installed course package and the course's own."""
+    import course as package
+
+    files = [*Path(package.__file__).parent.rglob("*.py"), *(course / "solutions").rglob("*"),
+             course / "nbgrader_config.py"]
+    return {str(p): _digest(p) for p in files if p.is_file()}
 
 
 def _course(tmp_path):
@@ -156,9 +210,11 @@ def _hidden_lines():
 def cohort_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cohort")
     course = _course(tmp)
+    listener = Listener()
+    before = _protected(course)
     archive = tmp / "export.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        for student, text in _cohort().items():
+        for student, text in _cohort(course, listener.port).items():
             zf.writestr(f"submissions/{student}_{MODULE}.ipynb", text)
         zf.writestr("submissions/readme.txt", "not a notebook")
         zf.writestr("__MACOSX/submissions/._a-right_00_welcome.ipynb", "junk")
@@ -166,8 +222,12 @@ def cohort_run(tmp_path_factory):
     students = [*_cohort(), "z-absent"]
     roster.write_text("student_id,first_name,last_name,email\n"
                       + "".join(f"{s},First,Last,{s}@example.org\n" for s in students))
+    began = time.monotonic()
     result = _grade(course, MODULE, str(archive), "--roster", str(roster), "--workers", "2",
-                    "--timeout", TIMEOUT)
+                    "--timeout", TIMEOUT, "--submission-timeout", SUBMISSION_TIMEOUT)
+    seconds = time.monotonic() - began
+    time.sleep(3)  # a daemon left behind would write within a second or two
+    COHORT.update(listener=listener, before=before, after=_protected(course), seconds=seconds)
     return course, _rows(course / "grades.csv"), result
 
 
@@ -221,11 +281,87 @@ def test_each_cheat_is_flagged_and_earns_nothing(cohort_run, student):
     assert row["score"] == "0", row
     grades, _ = _gradebook(course, student)
     assert all(manual for _, manual in grades.values()), grades
-    if student != "reads-solutions":
-        # The guard, not only the hold, defeated the cheat: the autograder gave nothing.
-        assert "the autograder gave 0)" in row["reasons"], row
-    else:
-        assert "the autograder gave 2)" in row["reasons"], row
+    # The sandbox and the judge, not only the hold, defeated the cheat: the autograder gave
+    # nothing (reading the solutions once gave 2 points: they are not in the sandbox now).
+    assert "the autograder gave 0)" in row["reasons"], row
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_each_attack_earns_nothing(cohort_run, name):
+    """Issue 17's attacks, each with wrong answers: the autograder gives them nothing."""
+    course, rows, _ = cohort_run
+    row = rows[f"x-{name}"]
+    assert row["score"] in ("0", ""), row
+    grades, _ = _gradebook(course, f"x-{name}")
+    assert grades and all(not score for score, _ in grades.values()), (grades, row)
+
+
+@pytest.mark.slow
+def test_attacks_touch_no_one_else(cohort_run):
+    """No file outside the scratch area changed, nothing reached the network, and the
+    honest students' grades are what they earned, also after a daemon had time to act."""
+    course, rows, _ = cohort_run
+    assert COHORT["listener"].connections == 0
+    changed = [p for p, digest in COHORT["before"].items() if COHORT["after"].get(p) != digest]
+    assert not changed
+    assert (rows["a-right"]["score"], rows["c-wrong"]["score"]) == ("3", "0")
+    assert not any(line.startswith("PWNED") for line in (course / "grades.csv").open())
+    feedback = course / "feedback" / "c-wrong" / MODULE / f"{MODULE}.html"
+    assert "PWNED" not in feedback.read_text()
+    assert _gradebook(course, "c-wrong")[1] == 0
+    leftover = [p for p in Path("/proc").glob("[0-9]*/cmdline")
+                if _safe_read(p).find(b"/cgk-") >= 0]
+    assert not leftover, "a sandboxed process outlived its submission"
+
+
+def _safe_read(path):
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
+
+
+@pytest.mark.slow
+def test_memory_limit_covers_a_submissions_child_processes(cohort_run):
+    """Three children of 900 MB each stay under the per-process limit, not the total."""
+    _, rows, _ = cohort_run
+    if Cgroup.create(Limits()) is None:
+        pytest.skip("no writable cgroup on this machine: the limit is per process")
+    assert "went over its memory limit" in rows["x-children-hog-memory"]["reasons"]
+
+
+@pytest.mark.slow
+def test_a_whole_submission_has_one_time_limit(cohort_run):
+    course, rows, _ = cohort_run
+    row = rows["x-many-slow-cells"]
+    assert "time limit ran out" in row["reasons"], row
+    log = (course / "grades.log").read_text()
+    seconds = float(re.search(r"===== x-many-slow-cells: ([0-9.]+) s", log).group(1))
+    assert seconds < 2 * int(SUBMISSION_TIMEOUT), "30 cells of 4.5 s ran unchecked"
+
+
+@pytest.mark.slow
+def test_student_html_and_scripts_are_escaped(cohort_run):
+    course, _, _ = cohort_run
+    nb = read(course / "autograded" / "x-script-in-output" / MODULE / f"{MODULE}.ipynb")
+    outputs = json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
+    assert "<script" not in outputs and "document.title" not in outputs
+    assert "<b>memo</b>" in outputs, "the harmless part of the output is kept"
+    feedback = (course / "feedback" / "x-script-in-output" / MODULE / f"{MODULE}.html")
+    assert not re.search(r"<script[^>]*>[^<]*(fetch|document\.title)", feedback.read_text())
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_feedback_hides_hidden_tests(cohort_run):
+    """`nbgrader generate_feedback` (and formgrader's button) use the course's filter too."""
+    course, _, _ = cohort_run
+    result = run_nbgrader(["generate_feedback", MODULE, "--student", "x-print-hidden-tests",
+                           "--force"], cwd=course)
+    assert result.returncode == 0, result.stderr
+    text = _visible(course / "feedback" / "x-print-hidden-tests" / MODULE / f"{MODULE}.html")
+    leaked = [line for line in _hidden_lines() if line in text]
+    assert not leaked and "BEGIN HIDDEN" not in text
 
 
 @pytest.mark.slow
@@ -253,9 +389,9 @@ def test_feedback_has_no_hidden_tests(cohort_run):
     right = _visible(course / "feedback" / "a-right" / MODULE / f"{MODULE}.html")
     nearly = _visible(course / "feedback" / "b-nearly" / MODULE / f"{MODULE}.html")
     assert "# hidden tests: passed" in right
-    # 0.304 is outside the precision rule: the visible check says so, so the hidden test
-    # never contradicts it (a ✔ means the points)
-    assert "# hidden tests: not run" in nearly
+    # 0.304 is outside the precision rule: the visible check says so, and the hidden test
+    # agrees (a ✔ means the points)
+    assert "# hidden tests: failed" in nearly
 
 
 # --- sequential run, folder input with a custom pattern ------------------------------------

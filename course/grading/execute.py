@@ -53,6 +53,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         self._run = sandbox.make_run_dir()
+        if self.kernel_spec is not None:  # SIGINT would reach bwrap, not the kernel inside
+            self.kernel_spec.interrupt_mode = "message"
         self.transport = "ipc"
         self.ip = str(self._run / "k")
         self.connection_file = str(self._run / "kernel.json")
@@ -69,9 +71,12 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw["cwd"] = str(work)
         return [*prefix, *kernel_cmd], kw
 
+    oom_kills: int = 0
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
         if getattr(self, "_cgroup", None) is not None:
+            self.oom_kills = self._cgroup.oom_kills()
             self._cgroup.remove()
         if getattr(self, "_run", None) is not None:
             shutil.rmtree(self._run, ignore_errors=True)
@@ -97,7 +102,12 @@ class SandboxedExecute(Execute):
         budget = int(self.submission_timeout)
         self._deadline = time.monotonic() + budget if budget > 0 else None
         self.timeout_func = self._cell_timeout
-        return super().preprocess(nb, resources, km)
+        self._out_of_time = False
+        nb, resources = super().preprocess(nb, resources, km)
+        kills = getattr(getattr(self, "_manager", None), "oom_kills", 0)
+        if kills:
+            nb.metadata.setdefault("course", {})["memory_limit_kills"] = kills
+        return nb, resources
 
     def create_kernel_manager(self) -> AsyncKernelManager:
         """Make the sandboxed kernel manager, with this run's limits."""
@@ -105,6 +115,7 @@ class SandboxedExecute(Execute):
         manager = super().create_kernel_manager()
         manager.sandboxed = bool(self.sandbox)
         manager.limits = sandbox.Limits(memory_mb=int(self.memory_mb))
+        self._manager = manager
         return manager
 
     def _remaining(self) -> float | None:
@@ -125,12 +136,25 @@ class SandboxedExecute(Execute):
         remaining = self._remaining()
         if cell.cell_type == "code" and cell.source.strip() and remaining is not None \
                 and remaining <= 0:
-            cell.outputs = [judge.error_output(
-                "SubmissionTimeout", f"not run: the submission's {self.submission_timeout} s "
-                                     "were spent")]
+            cell.outputs = [self._out_of_time_error()]
             return cell
-        return await super().async_execute_cell(cell, cell_index, execution_count,
+        cell = await super().async_execute_cell(cell, cell_index, execution_count,
                                                 store_history)
+        remaining = self._remaining()
+        if remaining is not None and remaining <= 0 and any(
+                o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+            cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
+            cell.outputs.append(self._out_of_time_error())
+        return cell
+
+    def _out_of_time_error(self) -> NotebookNode:
+        """Return the error for a cell after the time is spent: the reason once, then "not run"."""
+        if self._out_of_time:
+            return judge.error_output("NotRun", "not run: the submission's time was spent")
+        self._out_of_time = True
+        return judge.error_output(
+            "SubmissionTimeout", f"stopped: the submission's {self.submission_timeout} s were "
+                                 "spent (later cells were not run)")
 
     execute_cell = run_sync(async_execute_cell)  # nbclient binds the base method otherwise
 
@@ -158,8 +182,8 @@ class SandboxedExecute(Execute):
             return {}
         remaining = self._remaining()
         if remaining is not None and remaining <= 0:
-            raise KernelValueError("SubmissionTimeout", "not graded: the submission's time "
-                                                        "was spent before this test")
+            raise KernelValueError("NotRun", "not graded: the submission's time was spent "
+                                             "before this test")
         asked = {f"v{i}": _request(e) for i, e in enumerate(expressions)}
         msg_id = self.kc.execute("", silent=True, store_history=False, user_expressions=asked)
         wait = VALUES_TIMEOUT if remaining is None else max(1, min(VALUES_TIMEOUT, remaining))

@@ -23,7 +23,8 @@ KERNEL_ERRORS = {
     "MemoryError": "cell {cell} ran out of memory (the kernel's limit)",
     "GradingError": "the grader could not judge test {cell}: {evalue}",
     "KernelError": "test {cell} was not graded: {evalue}",
-    "SubmissionTimeout": "the submission's time limit ran out at cell {cell}",
+    "SubmissionTimeout": "the submission's time limit ran out at cell {cell}; later cells "
+                         "were not run",
 }
 
 
@@ -55,6 +56,10 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
     problems = []
     for path in sorted(autograded.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
+        kills = nb.metadata.get("course", {}).get("memory_limit_kills", 0)
+        if kills:
+            problems.append(f"the submission went over its memory limit: {kills} of its "
+                            "processes were stopped")
         for index, cell in enumerate(nb.cells):
             for output in cell.get("outputs", []):
                 template = KERNEL_ERRORS.get(output.get("ename", ""))

@@ -241,6 +241,19 @@ class Cgroup:
                     except ProcessLookupError:
                         pass
 
+    def oom_kills(self) -> int:
+        """Return how many processes the kernel killed for going over the memory limit."""
+        for folder in self.folders:
+            for name in ("memory.oom_control", "memory.events"):
+                try:
+                    text = (folder / name).read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    if line.startswith("oom_kill "):
+                        return int(line.split()[1])
+        return 0
+
     def remove(self) -> None:
         """Kill what is left, then delete the cgroups."""
         self.kill()
