@@ -1,6 +1,6 @@
 """Submissions that attack the grader, generated for the cohort test (issue: trusted grading).
 
-Each attack keeps wrong answers (``bad_risk_share = 0.9``, ``answer_q1 = "A"``: an
+Each attack starts from wrong answers (``bad_risk_share = 0.9``, ``answer_q1 = "A"``: an
 honest wrong notebook scores 0) and tries, from an answer cell of 00_welcome,
 one way a determined student got points, leaked hidden tests, touched other
 people's files or stalled the batch before grading was sandboxed. Where an
@@ -12,7 +12,7 @@ answer, so success shows up as points. ``{course}`` is the course directory and
 
 from __future__ import annotations
 
-WRONG_END = "\nbad_risk_share = 0.9\n"
+WRONG_START = "bad_risk_share = 0.9\n"
 #: Written when an attack's step succeeded: the right answer, so success earns points.
 WIN = "bad_risk_share = 0.3"
 
@@ -194,4 +194,4 @@ EXTRA_CELLS = {"many-slow-cells": ["import time\ntime.sleep(4.5)"] * 30}
 def attack_code(name: str, course: str, port: int) -> str:
     """Return attack ``name``'s answer cell for the course at ``course``."""
     code = ATTACKS[name].replace("{course}", course).replace("{port}", str(port))
-    return code if name == "frame-walking-number" else code + WRONG_END
+    return code if name == "frame-walking-number" else WRONG_START + code

@@ -32,6 +32,18 @@ def module_ids() -> list[str]:
     return _module_ids(ROOT)
 
 
+def require_sandbox() -> None:
+    """Skip, saying why, where bubblewrap cannot sandbox grading (CI installs it)."""
+    import pytest
+
+    from course.grading.sandbox import SandboxUnavailable, bwrap
+
+    try:
+        bwrap()
+    except SandboxUnavailable as error:
+        pytest.skip(f"grading needs its sandbox: {error}")
+
+
 def course_env() -> dict[str, str]:
     """Environment for nbgrader subprocesses: this Python's bin first (nbgrader runs alembic)."""
     return nbgrader_env()

@@ -20,7 +20,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbtools import HIDDEN, ROOT, course_env, grading, is_answer_cell, make_course, nbgrader, read
+from nbtools import (
+    HIDDEN,
+    ROOT,
+    course_env,
+    grading,
+    is_answer_cell,
+    make_course,
+    nbgrader,
+    read,
+    require_sandbox,
+)
 
 from course.grading.collect import collect
 
@@ -64,6 +74,7 @@ def hub(tmp_path_factory):
     other.mkdir(parents=True)
     shutil.copy(ROOT / "notebooks/03_metrics/03_metrics.ipynb", other)
 
+    require_sandbox()
     graded = subprocess.run([sys.executable, "-m", "course", "grade", MODULE, "submitted",
                              "--timeout", "60"], cwd=course, env=course_env(),
                             capture_output=True, text=True, timeout=600)

@@ -40,6 +40,7 @@ from nbtools import (
     module_ids,
     read,
     release_path,
+    require_sandbox,
     solution_path,
 )
 
@@ -172,6 +173,7 @@ def _course(tmp_path):
 
 
 def _grade(course, *args):
+    require_sandbox()
     cmd = [sys.executable, "-m", "course", "grade", *args]
     result = subprocess.run(cmd, cwd=course, env=course_env(), capture_output=True, text=True,
                             timeout=900)
@@ -326,8 +328,10 @@ def _safe_read(path):
 def test_memory_limit_covers_a_submissions_child_processes(cohort_run):
     """Three children of 900 MB each stay under the per-process limit, not the total."""
     _, rows, _ = cohort_run
-    if Cgroup.create(Limits()) is None:
+    probe = Cgroup.create(Limits())
+    if probe is None:
         pytest.skip("no writable cgroup on this machine: the limit is per process")
+    probe.remove()
     assert "went over its memory limit" in rows["x-children-hog-memory"]["reasons"]
 
 

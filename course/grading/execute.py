@@ -75,13 +75,14 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
-        if getattr(self, "_cgroup", None) is not None:
+        if getattr(self, "_cgroup", None) is not None:  # cleaned up twice by nbclient
             self.oom_kills = self._cgroup.oom_kills()
             self._cgroup.remove()
+            self._cgroup = None
         if getattr(self, "_run", None) is not None:
             shutil.rmtree(self._run, ignore_errors=True)
 
-    cleanup_resources = run_sync(_async_cleanup_resources)
+    cleanup_resources = _async_cleanup_resources  # async, as in AsyncKernelManager
 
 
 class SandboxedExecute(Execute):

@@ -96,7 +96,10 @@ def check_sandbox(options: GradeOptions) -> None:
               "with your permissions and can read or change your files.", file=sys.stderr)
         return
     sandbox.bwrap()
-    if sandbox.Cgroup.create(sandbox.Limits(options.memory_mb)) is None:
+    probe = sandbox.Cgroup.create(sandbox.Limits(options.memory_mb))
+    if probe is not None:
+        probe.remove()
+    else:
         print("note: no writable cgroup here, so the memory limit applies to each process "
               "of a submission, not to all of them together.", file=sys.stderr)
 

@@ -11,6 +11,7 @@ autograde step, so the autograded notebook that formgrader and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bleach import ALLOWED_TAGS
@@ -21,6 +22,8 @@ from traitlets import List, Unicode
 
 from course.notebook import grading
 
+#: pandas puts a ``<style scoped>`` block before each table: dropped, not shown as text.
+STYLE = re.compile(r"<style\b[^>]*>.*?</style\s*>", re.S | re.I)
 #: Tags kept as HTML: bleach's safe inline tags, plus what pandas tables and notes use.
 TAGS = sorted({*ALLOWED_TAGS, "table", "thead", "tbody", "tr", "th", "td", "div", "span", "p",
                "br", "pre", "h1", "h2", "h3", "h4", "sub", "sup", "hr"})
@@ -38,3 +41,7 @@ class SanitizeStudentHTML(NbGraderPreprocessor, SanitizeHTML):
         if cell.cell_type != "code" and meta.get("locked") and not meta.get("solution"):
             return cell, resources
         return SanitizeHTML.preprocess_cell(self, cell, resources, index)
+
+    def sanitize_html_tags(self, html_str: str) -> str:
+        """Drop style blocks, then escape what bleach does not allow."""
+        return super().sanitize_html_tags(STYLE.sub("", html_str))
