@@ -2,10 +2,14 @@
 
 Each solution runs once in a live kernel. At every test cell, the wrong answers
 of ``solutions/<module>/exercises.toml`` are tried (each must fail the visible
-check and the full test, with its own message), the other correct forms are
-tried (each must pass), and numeric answers are probed around the solution's
-value: the visible check and the hidden test must agree on every probe, values
-given to the course's precision pass, and values one unit outside it fail.
+check and the grader's judgement, with its own message), the other correct forms
+are tried (each must earn the points), and numeric answers are probed around the
+solution's value: the visible check and the grader must agree on every probe,
+values given to the course's precision pass, and values one unit outside it fail.
+
+The grader's judgement is made as ``python -m course grade`` makes it: the
+kernel sends the values the test cell names as data (``course.grading.evidence``)
+and the test cell is judged outside the kernel (``course.grading.judge``).
 """
 
 import ast
@@ -29,6 +33,8 @@ from nbtools import (
 )
 
 from course import checks
+from course.grading import evidence, judge
+from course.grading.execute import _request
 
 pytestmark = pytest.mark.slow
 MODULES = module_ids()
@@ -62,19 +68,35 @@ def precision_probes(value: float) -> list[tuple[float, bool | None]]:
     return probes
 
 
-def hidden_part(cell) -> str:
-    """The hidden tests of a test cell alone, markers included."""
-    return cell.source[len(visible_part(cell.source).rstrip("\n")):]
+class Judged:
+    """The grader's verdict on a test cell, shaped like a kernel reply (ok, error)."""
+
+    def __init__(self, verdict):
+        self.verdict = verdict
+        self.ok = verdict.earned
+        errors = [o for o in verdict.outputs if o.output_type == "error"]
+        self.error = f"{errors[0].ename}: {errors[0].evalue}" if errors else ""
 
 
-def _probe_numbers(kernel, cell, name, problems):
+def judged(kernel, cell, module):
+    """Judge ``cell`` as the grader does: values sent by the kernel as data, judged here."""
+    parsed = judge.parse(cell.source)
+    values = {}
+    for expression in parsed.expressions():
+        reply = kernel.run(f"print({_request(expression)})")
+        assert reply.ok, f"the kernel could not send {expression.source}: {reply.error}"
+        values[expression] = evidence.decode(reply.stdout.strip())
+    return Judged(judge.judge(parsed, module, values))
+
+
+def _probe_numbers(kernel, cell, name, problems, module):
     accepted = _accepted_keys(cell.source)
     value = float(kernel.run(f"print(float({name}))").stdout)
     for probe, must_pass in precision_probes(value):
         expected = must_pass if must_pass is not False else (
             checks._number_key(probe) in accepted)
         kernel.run(f"{name} = {probe!r}")
-        visible, hidden = kernel.run(visible_part(cell.source)), kernel.run(hidden_part(cell))
+        visible, hidden = kernel.run(visible_part(cell.source)), judged(kernel, cell, module)
         if visible.ok != hidden.ok:
             problems.append(f"{name} = {probe!r}: the visible check says "
                             f"{'✔' if visible.ok else '✘'}, the hidden test "
@@ -84,7 +106,7 @@ def _probe_numbers(kernel, cell, name, problems):
                             f"under the precision rule (accepted keys {sorted(accepted)})")
 
 
-def _check_test_cell(kernel, cell, exercise, restore, problems):
+def _check_test_cell(kernel, cell, exercise, restore, problems, module):
     name = exercise.name
     for wrong in exercise.wrong:
         setup = kernel.run(wrong.code)
@@ -92,26 +114,30 @@ def _check_test_cell(kernel, cell, exercise, restore, problems):
             problems.append(f"{name}: wrong answer {wrong.code!r} itself raised {setup.error}")
             continue
         visible = kernel.run(visible_part(cell.source))
-        full = kernel.run(cell.source)
-        for label, reply in (("visible check", visible), ("full test", full)):
+        full = judged(kernel, cell, module)
+        for label, reply in (("visible check", visible), ("grader", full)):
             if reply.ok:
                 problems.append(f"{name}: {label} accepts the wrong answer {wrong.code!r}")
             elif not reply.error.startswith(FRIENDLY):
                 problems.append(f"{name}: {label} on {wrong.code!r} gave an unfriendly "
                                 f"error {reply.error!r}")
-        if wrong.says and wrong.says not in visible.error:
-            problems.append(f"{name}: {wrong.code!r} should say {wrong.says!r}, "
-                            f"said {visible.error!r}")
+        for label, said in (("visible check", visible.error), ("grader", full.error)):
+            if wrong.says and wrong.says not in said:
+                problems.append(f"{name}: {wrong.code!r} should say {wrong.says!r} in the "
+                                f"{label}, said {said!r}")
+        if wrong.says and full.verdict.status != judge.MISTAKE:
+            problems.append(f"{name}: {wrong.code!r} is a named mistake, judged "
+                            f"{full.verdict.status!r}")
     for right in exercise.right + exercise.also:
         kernel.run(right)
-        reply = kernel.run(cell.source)
+        reply = judged(kernel, cell, module)
         if not reply.ok:
             problems.append(f"{name}: rejects the correct answer {right!r}: {reply.error}")
     call = parse_check(visible_part(cell.source).strip(), name)
     if exercise.kind in ("share", "number") and call.value == name and not call.data:
-        _probe_numbers(kernel, cell, name, problems)
+        _probe_numbers(kernel, cell, name, problems, module)
     kernel.run(restore)
-    if not kernel.run(cell.source).ok:
+    if not judged(kernel, cell, module).ok:
         problems.append(f"{name}: the solution no longer passes after its answer cell re-ran")
 
 
@@ -137,7 +163,7 @@ def test_solution_passes_all_tests_and_wrong_answers_fail(module):
                                     f"failure: {reply.stderr[:200]}")
                 exercise = spec[parse_check(visible_part(cell.source).strip(), name).name]
                 answer = answer_cell_for(cells, index, exercise.answer_cell)
-                _check_test_cell(kernel, cell, exercise, answer.source, problems)
+                _check_test_cell(kernel, cell, exercise, answer.source, problems, module)
     assert not problems, "\n".join(problems)
 
 
