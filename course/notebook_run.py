@@ -9,6 +9,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course.notebook import error_outputs
+
 
 @dataclass
 class RunResult:
@@ -35,9 +37,8 @@ def _peak_rss_mb(pid: int | None) -> float | None:
 
 
 def _error_of(cell: nbformat.NotebookNode) -> str | None:
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            return f"{output.get('ename')}: {output.get('evalue')}"
+    for output in error_outputs(cell):
+        return f"{output.get('ename')}: {output.get('evalue')}"
     return None
 
 

@@ -22,6 +22,7 @@ from typing import TextIO
 import nbformat
 
 from course.errors import CourseError
+from course.notebook import error_outputs, is_test_cell
 
 NOT_RUN, NOT_ATTEMPTED, WRONG, PASSED = "not run", "not attempted", "not right yet", "passed"
 
@@ -57,13 +58,8 @@ class ModuleProgress:
         return sum(e.points for e in self.exercises if not states or e.state in states)
 
 
-def _is_test(cell: nbformat.NotebookNode) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
 def _state(cell: nbformat.NotebookNode) -> tuple[str, str]:
-    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    errors = error_outputs(cell)
     if errors:
         message = str(errors[0].get("evalue", "")).strip().splitlines()
         text = message[0] if message else errors[0].get("ename", "")
@@ -77,7 +73,7 @@ def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
     """Return every graded test cell of a (run) notebook with its state."""
     found = []
     for cell in nb.cells:
-        if _is_test(cell):
+        if is_test_cell(cell):
             meta = cell.metadata.nbgrader
             state, message = _state(cell)
             found.append(Exercise(meta.get("grade_id", "?"), float(meta.get("points", 0)),

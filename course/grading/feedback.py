@@ -17,8 +17,9 @@ from typing import Any
 
 from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from nbgrader.utils import is_grade, is_solution
 from traitlets import Unicode
+
+from course.notebook import error_outputs, is_test_cell
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"(?:Cell|Input) In\s*\[\d*\],\s*line (\d+)")
@@ -42,16 +43,15 @@ def hidden_ranges(source: str, begin: str, end: str) -> list[tuple[int, int]]:
 
 def failing_line(cell: NotebookNode) -> int | None:
     """Return the line of the cell where its error was raised, if the traceback says."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            found = CELL_LINE.search(ANSI.sub("", "\n".join(output.get("traceback", []))))
-            return int(found.group(1)) if found else None
+    for output in error_outputs(cell):
+        found = CELL_LINE.search(ANSI.sub("", "\n".join(output.get("traceback", []))))
+        return int(found.group(1)) if found else None
     return None
 
 
 def has_error(cell: NotebookNode) -> bool:
     """Return True if the cell raised (its output holds an error)."""
-    return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+    return bool(error_outputs(cell))
 
 
 def replace_blocks(source: str, blocks: list[tuple[int, int]], verdicts: list[str]) -> str:
@@ -82,14 +82,13 @@ class HideHiddenTests(NbGraderPreprocessor):
     def preprocess_cell(self, cell: NotebookNode, resources: Any,
                         index: int) -> tuple[NotebookNode, Any]:
         """Hide the hidden tests of one test cell."""
-        if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+        if not is_test_cell(cell):
             return cell, resources
         blocks = hidden_ranges(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
         line = failing_line(cell)
         in_hidden = line is None or any(a <= line <= b for a, b in blocks)
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                short_error(output, in_hidden and bool(blocks))
+        for output in error_outputs(cell):
+            short_error(output, in_hidden and bool(blocks))
         if blocks:
             cell.source = replace_blocks(cell.source, blocks, [verdict_of(cell, b, line)
                                                                for b in blocks])

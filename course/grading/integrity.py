@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
+from course.notebook import grade_id, is_test_cell
+
 HOOK_ATTRS = {
     "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
     "ast_transformers", "events", "register_magic_function", "set_custom_exc",
@@ -216,13 +218,6 @@ def scan_code(source: str, where: str) -> list[Flag]:
     return scanner.flags
 
 
-def _grade_id(cell: NotebookNode) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def _is_test(cell: NotebookNode) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def _normal(source: str) -> str:
@@ -236,17 +231,17 @@ def test_cell_flags(submitted: NotebookNode, release: NotebookNode,
     A test cell equal to its release or to its source version (hidden tests
     included, as in the solution notebook) is not edited.
     """
-    given = {_grade_id(c): c for c in submitted.cells if _grade_id(c)}
-    originals = {_normal(c.source) for c in (source.cells if source else []) if _is_test(c)}
+    given = {grade_id(c): c for c in submitted.cells if grade_id(c)}
+    originals = {_normal(c.source) for c in (source.cells if source else []) if is_test_cell(c)}
     flags = []
     for cell in release.cells:
-        if not _is_test(cell):
+        if not is_test_cell(cell):
             continue
-        grade_id = _grade_id(cell)
-        if grade_id not in given:
-            flags.append(Flag("test cells", f"test cell {grade_id} was deleted"))
-        elif _normal(given[grade_id].source) not in originals | {_normal(cell.source)}:
-            flags.append(Flag("test cells", f"test cell {grade_id} was edited "
+        name = grade_id(cell)
+        if name not in given:
+            flags.append(Flag("test cells", f"test cell {name} was deleted"))
+        elif _normal(given[name].source) not in originals | {_normal(cell.source)}:
+            flags.append(Flag("test cells", f"test cell {name} was edited "
                                             "(graded with the original)"))
     return flags
 
@@ -254,14 +249,14 @@ def test_cell_flags(submitted: NotebookNode, release: NotebookNode,
 def code_flags(submitted: NotebookNode, release: NotebookNode) -> list[Flag]:
     """Flag suspicious code in answer cells and in cells the learner added or changed."""
     pristine = {_normal(c.source) for c in release.cells if c.cell_type == "code"}
-    tests = {_grade_id(c) for c in release.cells if _is_test(c)}
+    tests = {grade_id(c) for c in release.cells if is_test_cell(c)}
     flags = []
     for index, cell in enumerate(submitted.cells):
-        if cell.get("cell_type") != "code" or _grade_id(cell) in tests - {None}:
+        if cell.get("cell_type") != "code" or grade_id(cell) in tests - {None}:
             continue
         if _normal(cell.source) in pristine:
             continue
-        where = f"cell {index + 1}" + (f" ({_grade_id(cell)})" if _grade_id(cell) else "")
+        where = f"cell {index + 1}" + (f" ({grade_id(cell)})" if grade_id(cell) else "")
         flags += scan_code(cell.source, where)
     return flags
 

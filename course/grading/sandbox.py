@@ -97,11 +97,11 @@ def _system_binds() -> list[str]:
 
 def readonly_paths() -> list[Path]:
     """Return the Python installation, its packages, ``course`` and ``datasets/``."""
-    import course
     from course.datasets import data_dir
 
+    package = Path(__file__).resolve().parents[1]  # the installed ``course`` package
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sysconfig.get_path("purelib")),
-             Path(sysconfig.get_path("platlib")), Path(course.__file__).resolve().parent}
+             Path(sysconfig.get_path("platlib")), package}
     try:
         paths.add(data_dir())
     except Exception:  # noqa: BLE001 (no datasets: notebooks that need them say so)
