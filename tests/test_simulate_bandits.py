@@ -108,7 +108,7 @@ def test_bad_click_rates_raise_clear_errors(simulate, rates, message):
 @pytest.mark.parametrize("horizon", [0, -5, 2.5, "100", True, None])
 @pytest.mark.parametrize("simulate", [simulate_ab_split, simulate_epsilon_greedy])
 def test_bad_horizon_raises_clear_error(simulate, horizon):
-    with pytest.raises(ValueError, match="horizon .* positive whole number"):
+    with pytest.raises(ValueError, match="horizon .* whole number of 1 or more"):
         simulate(RATES, horizon)
 
 

@@ -144,5 +144,6 @@ def test_numpy_integers_are_accepted():
     assert len(test) == 20
 
 
-def test_seed_none_is_allowed():
-    assert len(simulate_ab_test(10, 0.5, 0.0, seed=None)) == 20
+def test_seed_none_is_refused_the_course_is_deterministic():
+    with pytest.raises(ValueError, match="deterministic"):
+        simulate_ab_test(10, 0.5, 0.0, seed=None)

@@ -1,9 +1,84 @@
+import importlib
+import inspect
+import pkgutil
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
+import course.simulate
 from course.simulate import inputs
+from course.simulate.bandits import simulate_ab_split, simulate_epsilon_greedy
+from course.simulate.experiments import simulate_ab_test, simulate_daily_conversions
+from course.simulate.feedback_loops import run_lending_loop, simulate_applicants
+from course.simulate.labellers import simulate_labellers
+
+# Every simulator, called with small valid inputs; `seed` is the only thing the tests vary.
+SIMULATORS = {
+    "simulate_ab_split": lambda seed: simulate_ab_split([0.1, 0.2], 50, seed=seed),
+    "simulate_epsilon_greedy": lambda seed: simulate_epsilon_greedy([0.1, 0.2], 50, seed=seed),
+    "simulate_ab_test": lambda seed: simulate_ab_test(20, 0.1, 0.01, days=3, seed=seed),
+    "simulate_daily_conversions": lambda seed: simulate_daily_conversions(3, 4, 10, 0.1,
+                                                                          seed=seed),
+    "simulate_applicants": lambda seed: simulate_applicants(30, period=1, seed=seed),
+    "run_lending_loop": lambda seed: run_lending_loop(periods=1, applicants_per_period=50,
+                                                      pilot_size=100, seed=seed),
+    "simulate_labellers": lambda seed: simulate_labellers([0, 1, 1, 0], seed=seed),
+}
+
+
+def _frames(result):
+    """What a simulator returned, as a list of comparable pieces."""
+    if isinstance(result, tuple):  # NamedTuple results
+        return [piece for part in result for piece in _frames(part)]
+    if hasattr(result, "arms"):  # BanditRun
+        return [result.arms, result.clicks]
+    return [result]
+
+
+def _same(first, second):
+    for a, b in zip(_frames(first), _frames(second), strict=True):
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b)
+        else:
+            assert np.array_equal(a, b)
+
+
+def test_every_simulator_with_a_seed_is_tested():
+    """A new simulator cannot escape the seed rule: each public function with a seed is listed."""
+    found = set()
+    for info in pkgutil.iter_modules(course.simulate.__path__):
+        module = importlib.import_module(f"course.simulate.{info.name}")
+        for name in getattr(module, "__all__", []):
+            member = getattr(module, name)
+            if inspect.isfunction(member) and "seed" in inspect.signature(member).parameters:
+                found.add(name)
+    assert found == set(SIMULATORS)
+
+
+@pytest.mark.parametrize("seed", [None, -1, True, 1.5, "0", np.float64(3.0)])
+@pytest.mark.parametrize("simulator", list(SIMULATORS))
+def test_every_simulator_refuses_a_bad_seed_with_the_same_message(simulator, seed):
+    with pytest.raises(ValueError) as refused:
+        SIMULATORS[simulator](seed)
+    assert str(refused.value) == f"{inputs.SEED_RULE}; got {seed!r}."
+
+
+def test_the_seed_message_says_why_none_is_refused():
+    with pytest.raises(ValueError, match=r"deterministic.*None is not accepted"):
+        inputs.seed(None)
+
+
+@pytest.mark.parametrize("simulator", list(SIMULATORS))
+def test_every_simulator_accepts_a_numpy_integer_seed_as_the_same_seed(simulator):
+    _same(SIMULATORS[simulator](np.int64(3)), SIMULATORS[simulator](3))
+
+
+@pytest.mark.parametrize("simulator", list(SIMULATORS))
+def test_seed_zero_is_accepted(simulator):
+    _same(SIMULATORS[simulator](0), SIMULATORS[simulator](0))
+
 
 # --- the helpers themselves ---------------------------------------------------------------
 

@@ -65,7 +65,7 @@ def test_bad_truth_gives_a_clear_error(truth, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"error_rates": (0.1, 10)}, r"between 0 and 1; got 10 \(for 10% give 0.1\)"),
+    ({"error_rates": (0.1, 10)}, r"between 0 and 1; got 10 \(a percentage\? give 0\.1 for 10%\)"),
     ({"error_rates": (-0.1, 0.1)}, "between 0 and 1"),
     ({"error_rates": ()}, "empty"),
     ({"error_rates": 0.1}, "one error rate per labeller"),

@@ -25,12 +25,12 @@ Example::
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from course.simulate import inputs
 
 __all__ = [
     "BanditRun",
@@ -78,37 +78,17 @@ class BanditRun:
                            minlength=len(self.click_rates)).astype(int)
 
 
-def _check_rates(click_rates: Sequence[float]) -> tuple[float, ...]:
-    if isinstance(click_rates, str | bytes) or not isinstance(click_rates, Sequence | np.ndarray):
-        raise ValueError(
-            "click_rates should be a list of click rates between 0 and 1, one per variant, "
-            f"such as [0.04, 0.05]; got {click_rates!r}.")
-    rates = []
-    for rate in click_rates:
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or math.isnan(rate):
-            raise ValueError(f"each click rate should be a number between 0 and 1; got {rate!r}.")
-        if not 0 <= rate <= 1:
-            hint = f" (a percentage? give {rate / 100:g} for {rate:g}%)" if 1 < rate <= 100 else ""
-            raise ValueError(f"each click rate should be between 0 and 1; got {rate:g}{hint}.")
-        rates.append(float(rate))
+def _click_rates(click_rates: Sequence[float]) -> tuple[float, ...]:
+    """Check the true click rates: at least two, each between 0 and 1."""
+    rates = inputs.shares("click_rates", click_rates, "click rate", "variant", "[0.04, 0.05]")
     if len(rates) < 2:
-        raise ValueError(f"give at least two variants to choose between; got {len(rates)}.")
+        raise ValueError("click_rates must give at least two variants to choose between; "
+                         f"got {len(rates)}.")
     return tuple(rates)
 
 
-def _check_horizon(horizon: int) -> int:
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral) or horizon < 1:
-        raise ValueError(f"horizon (the number of visitors) should be a positive whole number; "
-                         f"got {horizon!r}.")
-    return int(horizon)
-
-
-def _check_epsilon(epsilon: float) -> float:
-    if (isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real)
-            or math.isnan(epsilon) or not 0 <= epsilon <= 1):
-        raise ValueError(f"epsilon (the share of visitors used to explore) should be a number "
-                         f"between 0 and 1; got {epsilon!r}.")
-    return float(epsilon)
+_HORIZON = "horizon (the number of visitors)"
+_EPSILON = "epsilon (the share of visitors used to explore)"
 
 
 def simulate_ab_split(click_rates: Sequence[float], horizon: int, seed: int = 0) -> BanditRun:
@@ -117,19 +97,20 @@ def simulate_ab_split(click_rates: Sequence[float], horizon: int, seed: int = 0)
     Args:
         click_rates: true click rate of each variant, each between 0 and 1.
         horizon: number of visitors, a positive whole number.
-        seed: seed of the NumPy random generator; the same seed gives the same run.
+        seed: seed of the random generator, a whole number of 0 or more; the same
+            seed gives the same run.
 
     Returns:
         A :class:`BanditRun` with the variant shown to each visitor and their clicks.
 
     Raises:
         ValueError: if a rate is outside [0, 1], fewer than two variants are given,
-            or the horizon is not a positive whole number.
+            the horizon is not a positive whole number or the seed is invalid.
 
     """
-    rates = _check_rates(click_rates)
-    horizon = _check_horizon(horizon)
-    rng = np.random.default_rng(seed)
+    rates = _click_rates(click_rates)
+    horizon = inputs.whole_number(_HORIZON, horizon)
+    rng = np.random.default_rng(inputs.seed(seed))
     arms = rng.integers(len(rates), size=horizon)
     clicks = (rng.random(horizon) < np.asarray(rates)[arms]).astype(int)
     return BanditRun("A/B split", rates, arms, clicks)
@@ -150,20 +131,22 @@ def simulate_epsilon_greedy(click_rates: Sequence[float], horizon: int, epsilon:
         epsilon: share of visitors used to explore, between 0 and 1.
             0 never explores: it keeps the variant that looks best so far;
             1 always explores, which is an A/B split.
-        seed: seed of the NumPy random generator; the same seed gives the same run.
+        seed: seed of the random generator, a whole number of 0 or more; the same
+            seed gives the same run.
 
     Returns:
         A :class:`BanditRun` with the variant shown to each visitor and their clicks.
 
     Raises:
         ValueError: if a rate or epsilon is outside [0, 1], fewer than two variants
-            are given, or the horizon is not a positive whole number.
+            are given, the horizon is not a positive whole number or the seed is
+            invalid.
 
     """
-    rates = _check_rates(click_rates)
-    horizon = _check_horizon(horizon)
-    epsilon = _check_epsilon(epsilon)
-    rng = np.random.default_rng(seed)
+    rates = _click_rates(click_rates)
+    horizon = inputs.whole_number(_HORIZON, horizon)
+    epsilon = inputs.share(_EPSILON, epsilon)
+    rng = np.random.default_rng(inputs.seed(seed))
     n_arms = len(rates)
     shown = [0] * n_arms
     clicked = [0] * n_arms

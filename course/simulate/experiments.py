@@ -30,11 +30,12 @@ Example::
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from course.simulate import inputs
 
 __all__ = ["DailyConversions", "simulate_ab_test", "simulate_daily_conversions"]
 
@@ -60,25 +61,10 @@ class DailyConversions(NamedTuple):
     lift: float
 
 
-def _whole(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a whole number of {minimum} or more; "
-                         f"got {value!r} (a {type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name} must be a whole number of {minimum} or more; got {value}.")
-    return int(value)
-
-
 def _rates(base_rate: object, lift: object) -> tuple[float, float]:
-    for name, value in (("base_rate", base_rate), ("lift", lift)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-            raise ValueError(f"{name} must be a number; got {value!r} "
-                             f"(a {type(value).__name__}).")
-    base, diff = float(base_rate), float(lift)
-    if not 0 <= base <= 1:
-        hint = f" (a percentage? give {base / 100:g} for {base:g}%)" if 1 < base <= 100 else ""
-        raise ValueError(f"base_rate must be a conversion rate between 0 and 1; "
-                         f"got {base:g}{hint}.")
+    """Check the control's rate and the lift: both rates must be between 0 and 1."""
+    base = inputs.share("base_rate", base_rate, "conversion rate")
+    diff = inputs.number("lift", lift)
     if not 0 <= base + diff <= 1:
         raise ValueError(
             f"base_rate + lift is the treatment's conversion rate and must be between 0 and 1; "
@@ -87,16 +73,8 @@ def _rates(base_rate: object, lift: object) -> tuple[float, float]:
     return base, diff
 
 
-def _seed(seed: object) -> int | None:
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a whole number of 0 or more (or None); got {seed!r}.")
-    return int(seed)
-
-
 def simulate_ab_test(n_per_group: int, base_rate: float, lift: float, days: int = 14,
-                     seed: int | None = 0) -> pd.DataFrame:
+                     seed: int = 0) -> pd.DataFrame:
     """Simulate one A/B test; return one row per user.
 
     Args:
@@ -105,7 +83,8 @@ def simulate_ab_test(n_per_group: int, base_rate: float, lift: float, days: int 
         lift: true treatment rate minus control rate, for example ``0.01`` for
             one percentage point (may be 0 or negative).
         days: length of the test; users arrive evenly over the days.
-        seed: seed of the random generator (the same seed gives the same data).
+        seed: seed of the random generator, a whole number of 0 or more; the same
+            seed gives the same data.
 
     Returns:
         A DataFrame with columns ``user_id`` (0, 1, ...), ``day`` (1 to ``days``),
@@ -117,13 +96,13 @@ def simulate_ab_test(n_per_group: int, base_rate: float, lift: float, days: int 
             simulate), a rate is outside 0 to 1, or the seed is invalid.
 
     """
-    n = _whole("n_per_group", n_per_group)
-    n_days = _whole("days", days)
+    n = inputs.whole_number("n_per_group", n_per_group)
+    n_days = inputs.whole_number("days", days)
     base, diff = _rates(base_rate, lift)
     if n > 10_000_000:
         raise ValueError(f"n_per_group = {n:,} is too large to simulate in memory; "
                          "use at most 10,000,000.")
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(inputs.seed(seed))
     group = np.repeat(np.array(GROUPS), n)
     rate = np.where(group == "treatment", base + diff, base)
     converted = (rng.random(2 * n) < rate).astype(int)
@@ -139,7 +118,7 @@ def simulate_ab_test(n_per_group: int, base_rate: float, lift: float, days: int 
 
 def simulate_daily_conversions(n_experiments: int, days: int, users_per_day: int,
                                base_rate: float, lift: float = 0.0,
-                               seed: int | None = 0) -> DailyConversions:
+                               seed: int = 0) -> DailyConversions:
     """Simulate many A/B tests at once, as conversions per group and day.
 
     Each day ``users_per_day`` new users join each group. With ``lift=0`` the two
@@ -151,7 +130,8 @@ def simulate_daily_conversions(n_experiments: int, days: int, users_per_day: int
         users_per_day: new users per group per day.
         base_rate: true conversion rate of the control group, between 0 and 1.
         lift: true treatment rate minus control rate (0 for an A/A test).
-        seed: seed of the random generator.
+        seed: seed of the random generator, a whole number of 0 or more; the same
+            seed gives the same data.
 
     Returns:
         A :class:`DailyConversions` whose ``control`` and ``treatment`` arrays have
@@ -163,14 +143,14 @@ def simulate_daily_conversions(n_experiments: int, days: int, users_per_day: int
             simulate), a rate is outside 0 to 1, or the seed is invalid.
 
     """
-    n_exp = _whole("n_experiments", n_experiments)
-    n_days = _whole("days", days)
-    per_day = _whole("users_per_day", users_per_day)
+    n_exp = inputs.whole_number("n_experiments", n_experiments)
+    n_days = inputs.whole_number("days", days)
+    per_day = inputs.whole_number("users_per_day", users_per_day)
     base, diff = _rates(base_rate, lift)
     if n_exp * n_days > 10_000_000:
         raise ValueError(f"n_experiments * days = {n_exp * n_days:,} is too large to simulate "
                          "in memory; use at most 10,000,000.")
-    rng = np.random.default_rng(_seed(seed))
+    rng = np.random.default_rng(inputs.seed(seed))
     control = rng.binomial(per_day, base, size=(n_exp, n_days))
     treatment = rng.binomial(per_day, base + diff, size=(n_exp, n_days))
     return DailyConversions(control, treatment, per_day, base, diff)

@@ -44,11 +44,12 @@ Example::
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from course.simulate import inputs
 
 __all__ = [
     "SCORE_BAND_EDGES",
@@ -89,29 +90,6 @@ class LendingLoop(NamedTuple):
     pilot: pd.DataFrame
 
 
-def _whole(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be a whole number of {minimum} or more; got {value!r}.")
-    return int(value)
-
-
-def _share(name: str, value: object, high_inclusive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-        raise ValueError(f"{name} must be a number between 0 and 1; got {value!r}.")
-    share = float(value)
-    ok = 0 <= share <= 1 if high_inclusive else 0 < share < 1
-    if not ok:
-        hint = f" (a percentage? give {share / 100:g} for {share:g}%)" if 1 < share <= 100 else ""
-        raise ValueError(f"{name} must be a share between 0 and 1; got {share:g}{hint}.")
-    return share
-
-
-def _seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a whole number of 0 or more; got {seed!r}.")
-    return int(seed)
-
-
 def _true_probability(score: np.ndarray, thin_file: np.ndarray, changed: bool) -> np.ndarray:
     thin_effect = _THIN_AFTER if changed else _THIN_BEFORE
     return 1 / (1 + np.exp(-(_INTERCEPT + _SLOPE * score + thin_effect * thin_file)))
@@ -139,8 +117,8 @@ def simulate_applicants(n: int, period: int, seed: int = 0, thin_file_share: flo
         n: number of applicants.
         period: the period they apply in (0 or more); from ``change_period`` on,
             thin-file applicants are no riskier than others with the same score.
-        seed: seed of the random generator; the applicants depend only on
-            ``seed`` and ``period``.
+        seed: seed of the random generator, a whole number of 0 or more; the
+            applicants depend only on ``seed`` and ``period``.
         thin_file_share: share of applicants with a thin credit file.
         change_period: first period in which the change has happened.
 
@@ -154,11 +132,11 @@ def simulate_applicants(n: int, period: int, seed: int = 0, thin_file_share: flo
             right range, or the share is not between 0 and 1.
 
     """
-    size = _whole("n", n, 1)
-    when = _whole("period", period, 0)
-    change = _whole("change_period", change_period, 0)
-    share = _share("thin_file_share", thin_file_share)
-    rng = np.random.default_rng([_seed(seed), when])
+    size = inputs.whole_number("n", n, 1)
+    when = inputs.whole_number("period", period, 0)
+    change = inputs.whole_number("change_period", change_period, 0)
+    share = inputs.share("thin_file_share", thin_file_share)
+    rng = np.random.default_rng([inputs.seed(seed), when])
     score = rng.standard_normal(size)
     thin = (rng.random(size) < share).astype(int)
     probability = _true_probability(score, thin, changed=when >= change)
@@ -185,30 +163,32 @@ def run_lending_loop(periods: int = 12, applicants_per_period: int = 2000,
         exploration_share: share of all applicants approved at random whatever
             the model says (0 for a bank that approves only on the model).
         max_default_rate: approve a segment whose estimated default rate is
-            below this.
+            below this; strictly between 0 and 1.
         window: retrain on the outcomes of this many most recent periods.
         min_outcomes: a segment with fewer recent outcomes keeps its estimate.
         pilot_size: applicants in the pilot (period 0), all approved.
         thin_file_share: share of applicants with a thin credit file.
-        seed: seed of the random generator.
+        seed: seed of the random generator, a whole number of 0 or more; the same
+            seed gives the same loop.
 
     Returns:
         A :class:`LendingLoop` with the applicants, the model's estimates per
         period and the pilot.
 
     Raises:
-        ValueError: if a size or seed is not a positive whole number or a
-            share or rate is not between 0 and 1.
+        ValueError: if a size is not a positive whole number, the seed is not a
+            whole number of 0 or more, a share is not between 0 and 1 or
+            ``max_default_rate`` is not strictly between 0 and 1.
 
     """
-    n_periods = _whole("periods", periods, 1)
-    n = _whole("applicants_per_period", applicants_per_period, 1)
-    explore = _share("exploration_share", exploration_share)
-    limit = _share("max_default_rate", max_default_rate, high_inclusive=False)
-    recent = _whole("window", window, 1)
-    minimum = _whole("min_outcomes", min_outcomes, 1)
-    base_seed = _seed(seed)
-    pilot = simulate_applicants(_whole("pilot_size", pilot_size, 1), 0, base_seed,
+    n_periods = inputs.whole_number("periods", periods, 1)
+    n = inputs.whole_number("applicants_per_period", applicants_per_period, 1)
+    explore = inputs.share("exploration_share", exploration_share)
+    limit = inputs.share("max_default_rate", max_default_rate, ends=False)
+    recent = inputs.whole_number("window", window, 1)
+    minimum = inputs.whole_number("min_outcomes", min_outcomes, 1)
+    base_seed = inputs.seed(seed)
+    pilot = simulate_applicants(inputs.whole_number("pilot_size", pilot_size, 1), 0, base_seed,
                                 thin_file_share, change_period=1)
     pilot = pilot.assign(explored=False, approved=True, outcome_seen=True)
     segments = pd.MultiIndex.from_product([range(1, 5), (0, 1)], names=_SEGMENT)

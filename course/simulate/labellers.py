@@ -15,25 +15,27 @@ or tooling as smaller ``error_rates``.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from course.simulate import inputs
+
 __all__ = ["simulate_labellers"]
 
 
 def _check_truth(truth: object) -> np.ndarray:
+    """Check the true labels: a non-empty, one-dimensional collection of 0s and 1s."""
     if isinstance(truth, str | bytes) or not hasattr(truth, "__len__"):
         raise ValueError(
-            "truth should be a list, array or Series of true labels (0 or 1), "
+            "truth must be a list, array or Series of true labels (0 or 1), "
             f"not {type(truth).__name__}."
         )
     values = np.asarray(truth)
     if values.ndim != 1:
         raise ValueError(
-            f"truth should be one-dimensional (one label per item); it has shape {values.shape}."
+            f"truth must be one-dimensional (one label per item); it has shape {values.shape}."
         )
     if values.size == 0:
         raise ValueError("truth is empty: give at least one true label to simulate.")
@@ -41,7 +43,7 @@ def _check_truth(truth: object) -> np.ndarray:
         return values.astype(int)
     if not np.issubdtype(values.dtype, np.number):
         raise ValueError(
-            "truth should hold the numbers 0 and 1 (for example the `high_income` column), "
+            "truth must hold the numbers 0 and 1 (for example the `high_income` column), "
             f"not values of type {values.dtype}; map text labels to 0/1 first."
         )
     if np.isnan(values.astype(float)).any():
@@ -49,19 +51,9 @@ def _check_truth(truth: object) -> np.ndarray:
     unexpected = sorted(set(np.unique(values).tolist()) - {0, 1})
     if unexpected:
         raise ValueError(
-            f"truth should hold only 0 and 1; it also holds {unexpected[:5]}."
+            f"truth must hold only 0 and 1; it also holds {unexpected[:5]}."
         )
     return values.astype(int)
-
-
-def _check_share(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} should be a number between 0 and 1, not {value!r}.")
-    share = float(value)
-    if np.isnan(share) or not 0 <= share <= 1:
-        hint = f" (for {share:g}% give {share / 100:g})" if 1 < share <= 100 else ""
-        raise ValueError(f"{name} should be a share between 0 and 1; got {share:g}{hint}.")
-    return share
 
 
 def simulate_labellers(
@@ -83,7 +75,8 @@ def simulate_labellers(
         Share of items the guidelines do not settle; on those, every labeller
         guesses at random. The same items are ambiguous for everyone.
     seed:
-        Seed of the random generator: the same seed gives the same labels.
+        Seed of the random generator, a whole number of 0 or more: the same
+        seed gives the same labels.
 
     Returns
     -------
@@ -97,23 +90,15 @@ def simulate_labellers(
     ValueError
         If ``truth`` is not a non-empty, one-dimensional collection of 0/1
         labels, a rate is not a share between 0 and 1, there are no rates, or
-        the seed is not a whole number.
+        the seed is not a whole number of 0 or more.
 
     """
     labels = _check_truth(truth)
-    if isinstance(error_rates, str | bytes) or not isinstance(error_rates, Sequence | np.ndarray):
-        raise ValueError(
-            "error_rates should be a list with one error rate per labeller, "
-            f"for example (0.1, 0.2); got {error_rates!r}."
-        )
-    rates = [_check_share(f"error_rates[{k}]", r) for k, r in enumerate(error_rates)]
+    rates = inputs.shares("error_rates", error_rates, "error rate", "labeller", "(0.1, 0.2)")
     if not rates:
         raise ValueError("error_rates is empty: give one error rate per labeller.")
-    ambiguous_share = _check_share("ambiguous_share", ambiguous_share)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ValueError(f"seed should be a whole number such as 0, not {seed!r}.")
-
-    rng = np.random.default_rng(int(seed))
+    ambiguous_share = inputs.share("ambiguous_share", ambiguous_share)
+    rng = np.random.default_rng(inputs.seed(seed))
     n = labels.size
     ambiguous = rng.random(n) < ambiguous_share
     columns: dict[str, np.ndarray] = {}
