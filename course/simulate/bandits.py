@@ -177,11 +177,27 @@ def cumulative_regret(run: BanditRun) -> np.ndarray:
     Visitor ``t`` costs ``max(click_rates) - click_rates[arm shown to t]``: zero
     when they saw the best variant. This uses the true rates, which only a
     simulation knows, so it measures the policy rather than the luck of the clicks.
+
+    Args:
+        run: a run from :func:`simulate_ab_split` or :func:`simulate_epsilon_greedy`.
+
+    Returns:
+        One running total per visitor, in order of arrival; it never decreases.
+
     """
     rates = np.asarray(run.click_rates)
     return np.cumsum(rates.max() - rates[run.arms])
 
 
 def expected_regret(run: BanditRun) -> float:
-    """Return the expected clicks lost over the whole run, against the best variant."""
+    """Return the expected clicks lost over the whole run, against the best variant.
+
+    Args:
+        run: a run from :func:`simulate_ab_split` or :func:`simulate_epsilon_greedy`.
+
+    Returns:
+        The last value of :func:`cumulative_regret`: 0 if every visitor saw the
+        best variant.
+
+    """
     return float(cumulative_regret(run)[-1])

@@ -64,33 +64,27 @@ def simulate_labellers(
 ) -> pd.DataFrame:
     """Simulate labellers who each label every item of ``truth``.
 
-    Parameters
-    ----------
-    truth:
-        The true label of each item, 0 or 1 (a list, array or Series).
-    error_rates:
-        One share between 0 and 1 per labeller: how often that labeller gets
-        a clear (not ambiguous) item wrong. Two rates give two labellers.
-    ambiguous_share:
-        Share of items the guidelines do not settle; on those, every labeller
-        guesses at random. The same items are ambiguous for everyone.
-    seed:
-        Seed of the random generator, a whole number of 0 or more: the same
-        seed gives the same labels.
+    Args:
+        truth: the true label of each item, 0 or 1 (a list, array or Series).
+        error_rates: one share between 0 and 1 per labeller: how often that
+            labeller gets a clear (not ambiguous) item wrong. Two rates give
+            two labellers.
+        ambiguous_share: share of items the guidelines do not settle; on those,
+            every labeller guesses at random. The same items are ambiguous for
+            everyone.
+        seed: seed of the random generator, a whole number of 0 or more; the
+            same seed gives the same labels.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per item (with the index of ``truth`` if it is a Series) and
-        one 0/1 column per labeller, named ``labeller_1``, ``labeller_2``, …,
-        plus ``ambiguous`` (True for the items the guidelines do not settle).
+    Returns:
+        A DataFrame with one row per item (with the index of ``truth`` if it is
+        a Series) and one 0/1 column per labeller, named ``labeller_1``,
+        ``labeller_2``, …, plus ``ambiguous`` (True for the items the
+        guidelines do not settle).
 
-    Raises
-    ------
-    ValueError
-        If ``truth`` is not a non-empty, one-dimensional collection of 0/1
-        labels, a rate is not a share between 0 and 1, there are no rates, or
-        the seed is not a whole number of 0 or more.
+    Raises:
+        ValueError: if ``truth`` is not a non-empty, one-dimensional collection
+            of 0/1 labels, a rate is not a share between 0 and 1, there are no
+            rates, or the seed is not a whole number of 0 or more.
 
     """
     labels = _check_truth(truth)
