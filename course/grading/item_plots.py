@@ -30,29 +30,50 @@ def png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def spread(wanted: list[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:
+    """Place labels near ``wanted`` (highest first), at least ``gap`` apart, within [low, high]."""
+    if len(wanted) > 1:
+        gap = min(gap, (high - low) / (len(wanted) - 1))
+    placed: list[float] = []
+    for y in wanted:
+        placed.append(min(y, high) if not placed else min(y, placed[-1] - gap))
+    lift = low - placed[-1] if placed else 0.0
+    return [p + lift for p in placed] if lift > 0 else placed
+
+
 def difficulty_discrimination(analysis: Analysis) -> Figure:
-    """Scatter of each exercise's share right against its discrimination, labelled."""
-    figure = Figure(figsize=(7.5, 5.2))
+    """Scatter of each exercise's share right against its discrimination.
+
+    Each point is joined to its exercise's name in a column right of the plot,
+    so that names never overlap however close the points are.
+    """
+    figure = Figure(figsize=(8.5, 5.6))
     ax = figure.add_subplot()
-    ax.axhspan(-1, 0, color="#fbe3e3", zorder=0)
-    ax.axhline(0.2, color="#999999", linestyle=":", linewidth=1)
-    ax.axhline(0, color="#c0392b", linewidth=1)
-    for stats in analysis.items:
-        y = stats.discrimination if stats.discrimination is not None else 0.0
+    values = [s.discrimination for s in analysis.items if s.discrimination is not None]
+    bottom, top = min([-0.2, *values]) - 0.05, max([0.8, *values]) + 0.05
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(bottom, top)
+    ax.axhspan(bottom, 0, color="#fbe3e3", zorder=0, label="negative discrimination")
+    ax.axhline(0.2, color="#777777", linestyle=":", linewidth=1,
+               label="0.2: above it, the exercise separates well")
+    points = sorted(((s.share_correct, s.discrimination or 0.0, s) for s in analysis.items),
+                    key=lambda p: (-p[1], p[0]))
+    ideal = [(y - bottom) / (top - bottom) for _, y, _ in points]
+    for (x, y, stats), label_y in zip(points, spread(ideal, 0.05), strict=True):
         colour = "#c0392b" if stats.flags else "#2166ac"
-        marker = "X" if stats.flags else "o"
-        ax.scatter(stats.share_correct, y, s=60, color=colour, marker=marker, zorder=3)
-        ax.annotate(stats.item.exercise, (stats.share_correct, y), xytext=(5, 4),
-                    textcoords="offset points", fontsize=8)
-    ax.set_xlim(-0.05, 1.1)
-    lows = [s.discrimination for s in analysis.items if s.discrimination is not None]
-    ax.set_ylim(min([-0.2, *lows]) - 0.05, max([0.8, *lows]) + 0.1)
+        ax.scatter(x, y, s=55, color=colour, marker="X" if stats.flags else "o", zorder=3)
+        ax.annotate(stats.item.exercise, (x, y), xytext=(1.04, label_y),
+                    textcoords="axes fraction", va="center", fontsize=8, color=colour,
+                    annotation_clip=False,
+                    arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6})
+    ax.scatter([], [], color="#2166ac", label="exercise")
+    ax.scatter([], [], color="#c0392b", marker="X", label="flagged exercise: check it")
     ax.set_xlabel("share of learners right (difficulty: left is hard)")
     ax.set_ylabel("discrimination (correlation with the rest score)")
     ax.set_title(f"{analysis.cohort.assignment}: which exercises separate stronger from "
                  "weaker learners", fontsize=10)
-    ax.text(0.0, -0.04, "red band: negative discrimination; dotted line: 0.2; "
-            "red crosses: flagged", transform=ax.transAxes, fontsize=7, va="top")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8,
+              frameon=False)
     return figure
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,18 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+CODE, EMPHASIS = re.compile(r"`([^`]+)`"), re.compile(r"\*([^*\s][^*]*)\*")
+
+
+def _inline(text: str) -> str:
+    """Escape a check's message and render its `code` and *emphasis* as the notebook does."""
+    return EMPHASIS.sub(r"<em>\1</em>", CODE.sub(r"<code>\1</code>", _e(text)))
+
+
+def _learners(count: int) -> str:
+    return f"{count} learner" + ("" if count == 1 else "s")
+
+
 def _table(header: list[str], rows: list[list[str]], numeric: set[int] | None = None) -> str:
     numeric = numeric or set()
     head = "".join(f"<th scope='col'>{_e(h)}</th>" for h in header)
@@ -181,7 +194,7 @@ def _item_table(analysis: Analysis) -> str:
 
 
 def _answers_section(stats: ItemStats) -> str:
-    rows = [[_e(OUTCOMES[a.status]), _e(a.label) if a.label else "",
+    rows = [[_e(OUTCOMES[a.status]), _inline(a.label) if a.label else "",
              str(a.learners), _pct(a.share),
              _pct(a.rest_mean) if a.rest_mean is not None else
              (f"<span class='muted'>fewer than {MIN_GROUP}</span>" if a.learners else "")]
@@ -192,7 +205,7 @@ def _answers_section(stats: ItemStats) -> str:
     unrecorded = sum(a.learners for a in unknown if a.label == NOT_RECORDED)
     extra = ""
     if unknown:
-        extra = (f"<p>Unrecognised answers ({sum(a.learners for a in unknown)} learners), "
+        extra = (f"<p>Unrecognised answers ({_learners(sum(a.learners for a in unknown))}), "
                  "by value, without who gave them: " + (listed or "none recorded") + "."
                  + (f" {unrecorded} were graded before the grader recorded values."
                     if unrecorded else "")

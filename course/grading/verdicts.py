@@ -119,7 +119,8 @@ def invalid_reason(message: str) -> str:
     "`p` should be a share between 0 and 1; you gave 59.7, which looks like a
     percentage. ..." becomes "`p` should be a share between 0 and 1 (a percentage?)".
     """
-    first = re.split(r";|\byou gave\b", message, maxsplit=1)[0].strip().rstrip(".,:")
+    text = message.lstrip(MARKS)
+    first = re.split(r";|\byou gave\b", text, maxsplit=1)[0].strip().rstrip(".,:")
     if "looks like a percentage" in message:
         return f"{first} (a percentage?)"
     if "a count?" in message:
