@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import functools
 import io
 import json
 import math
@@ -79,6 +80,7 @@ class Outcome:
     rate: float
 
 
+@functools.cache
 def exercise_data() -> dict:
     text = resources.files(checks.DATA_PACKAGE).joinpath(f"{MODULE}.json").read_text("utf-8")
     return json.loads(text)["exercises"]
@@ -211,13 +213,18 @@ def write_gradebook(root: Path, draw: Draw, students: dict[str, dict[str, Outcom
         gb.db.commit()
 
 
-def build_course(tmp: Path, draw: Draw, metadata: bool) -> Path:
-    root = make_course(tmp, [MODULE])
+def cohort_students(draw: Draw) -> dict[str, dict[str, Outcome]]:
+    """The 40 learners, then two held for review (one of them timed out), all submitted."""
     students = {student(i): learner for i, learner in enumerate(draw.outcomes)}
-    held = {HELD: draw.outcomes[0], TIMED_OUT: draw.outcomes[1]}
-    write_gradebook(root, draw, {**students, **held})
+    return {**students, HELD: draw.outcomes[0], TIMED_OUT: draw.outcomes[1]}
+
+
+def build_course(tmp: Path, draw: Draw, database: Path, metadata: bool) -> Path:
+    """A course with the cohort's gradebook and autograded notebooks (verdicts or outputs)."""
+    root = make_course(tmp, [MODULE])
+    shutil.copy(database, root / "gradebook.db")
     release = read(release_path(MODULE))
-    for sid, learner in {**students, **held}.items():
+    for sid, learner in cohort_students(draw).items():
         folder = root / "autograded" / sid / MODULE
         folder.mkdir(parents=True)
         nb = autograded(release, draw, learner, metadata, timeout=sid == TIMED_OUT)
@@ -233,9 +240,17 @@ def draw() -> Draw:
 
 
 @pytest.fixture(scope="module")
-def course(draw, tmp_path_factory) -> Path:
+def database(draw, tmp_path_factory) -> Path:
+    """The cohort's gradebook, written once (a new gradebook costs an alembic run)."""
+    folder = tmp_path_factory.mktemp("gradebook")
+    write_gradebook(folder, draw, cohort_students(draw))
+    return folder / "gradebook.db"
+
+
+@pytest.fixture(scope="module")
+def course(draw, database, tmp_path_factory) -> Path:
     """A course graded by a grader that writes verdicts, with its report written once."""
-    root = build_course(tmp_path_factory.mktemp("verdicts"), draw, metadata=True)
+    root = build_course(tmp_path_factory.mktemp("verdicts"), draw, database, metadata=True)
     started = time.perf_counter()
     assert main(["report", MODULE, "--course-dir", str(root)]) == 0
     print(f"report of {LEARNERS} learners: {time.perf_counter() - started:.2f} s")
@@ -243,9 +258,9 @@ def course(draw, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def old_course(draw, tmp_path_factory) -> Path:
+def old_course(draw, database, tmp_path_factory) -> Path:
     """The same cohort graded before verdicts existed: only the checks' outputs."""
-    return build_course(tmp_path_factory.mktemp("outputs"), draw, metadata=False)
+    return build_course(tmp_path_factory.mktemp("outputs"), draw, database, metadata=False)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
