@@ -480,6 +480,15 @@ def test_a_malformed_verdict_is_a_clear_error(course, tmp_path):
         read_cohort(root, MODULE)
 
 
+def test_an_unreadable_autograded_notebook_is_left_out_not_fatal(course, tmp_path, capsys):
+    root = tmp_path / "course"
+    shutil.copytree(course, root, ignore=shutil.ignore_patterns("reports"))
+    (root / "autograded" / student(0) / MODULE / f"{MODULE}.ipynb").write_text("{not json")
+    cohort = read_cohort(root, MODULE)
+    assert cohort.no_notebook == [student(0)] and len(cohort.learners) == LEARNERS - 1
+    assert "is not a readable notebook" in capsys.readouterr().err
+
+
 def test_release_test_cells_name_their_exercise():
     release = read(release_path(MODULE))
     names = [exercise_of(c) for c in release.cells if is_test_cell(c)]

@@ -10,12 +10,14 @@ their points are not final.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from course.errors import CourseError
 from course.grading.coursedir import GradingError, load_config, put_venv_on_path, source_dir
 from course.grading.gradebook import gradebook
 from course.grading.verdicts import UNGRADED, Verdict, exercise_of, verdict_of
@@ -109,9 +111,13 @@ def _scores(gb, assignment: str) -> dict[str, tuple[dict[str, float], bool, bool
 
 
 def _notebooks(folder: Path, names: set[str]) -> list[NotebookNode] | None:
-    """Read a student's autograded notebooks (None if the folder holds none of them)."""
+    """Read a student's autograded notebooks (None if none exists or one cannot be read)."""
     paths = [folder / f"{name}.ipynb" for name in sorted(names)]
-    found = [read(p) for p in paths if p.is_file()]
+    try:
+        found = [read(p) for p in paths if p.is_file()]
+    except CourseError as error:
+        print(f"warning: left out of the report: {error}", file=sys.stderr)
+        return None
     return found or None
 
 

@@ -156,7 +156,7 @@ def _overview(analysis: Analysis, names: bool) -> str:
             ["with a cell stopped by the time limit", who(cohort.timed_out)],
             ["with written answers still to mark by hand", who(cohort.by_hand)],
             ["in the gradebook without a submission", who(cohort.missing)],
-            ["graded but without an autograded notebook", who(cohort.no_notebook)]]
+            ["graded, but no readable autograded notebook", who(cohort.no_notebook)]]
     if analysis.enough:
         rows += [["mean autograded score",
                   f"{totals.mean():.1f} of {analysis.max_total:g} (median {_median(totals)})"],
