@@ -35,7 +35,7 @@ from scipy import stats as scipy_stats
 from course import checks
 from course.cli import main
 from course.errors import CourseError
-from course.grading import item_analysis, item_report
+from course.grading import item_analysis, item_csv, item_report
 from course.grading.cohort import Cohort, Item, Learner, Response, read_cohort
 from course.grading.gradebook import gradebook
 from course.grading.verdicts import (
@@ -435,7 +435,7 @@ def test_groups_smaller_than_five_are_not_described(tmp_path):
     assert not few.enough
     page = item_report.render_html(few)
     assert "Fewer than 5 graded submissions" in page and "<img" not in page
-    item_report.write_csvs(few, tmp_path, names=False)
+    item_csv.write_csvs(few, tmp_path, names=False)
     rows = read_rows(tmp_path / "items.csv")
     assert [r["share_correct"] for r in rows] == ["", ""]
     assert read_rows(tmp_path / "answers.csv") == []
@@ -446,7 +446,7 @@ def test_groups_smaller_than_five_are_not_described(tmp_path):
 
 def test_an_unrecognised_value_equal_to_a_student_id_is_withheld(tmp_path):
     analysis = item_analysis.analyse(small_cohort(10, wrong_value="S_3"), {})
-    item_report.write_csvs(analysis, tmp_path, names=False)
+    item_csv.write_csvs(analysis, tmp_path, names=False)
     written = [(tmp_path / name).read_text(encoding="utf-8") for name in ("items.csv",
                                                                          "answers.csv")]
     written.append(item_report.render_html(analysis))

@@ -1,96 +1,29 @@
 """``python -m course report``: what the cohort got wrong, as one HTML page and two CSV files.
 
 ``reports/<assignment>/index.html`` is self-contained (styles inline, figures
-embedded as base64 PNG, no script), so it opens offline and can be mailed.
-``items.csv`` has one row per exercise, ``answers.csv`` one row per answer given
-to an exercise. Student ids appear only with ``names=True`` (``--names``), in a
-per-learner table and ``learners.csv``.
+embedded as base64 PNG, no script), so it opens offline and can be mailed; the
+CSV files are written by :mod:`course.grading.item_csv`. Student ids appear only
+with ``names=True`` (``--names``), in a per-learner table.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from course.grading.cohort import read_cohort
 from course.grading.coursedir import check_assignment, course_root, load_config
 from course.grading.item_analysis import MIN_GROUP, NOT_RECORDED, Analysis, ItemStats, analyse
+from course.grading.item_csv import OUTCOMES, number, write_csvs
 from course.grading.item_plots import answer_bars, difficulty_discrimination, png, score_histogram
 from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
 
 REPORTS = "reports"
-ITEM_COLUMNS = ["exercise", "grade_id", "points", "learners", "mean_score", "share_correct",
-                "level", "discrimination", "share_not_attempted", "share_named_mistake",
-                "share_unrecognised", "share_invalid", "top_mistake", "top_mistake_learners",
-                "flags"]
-ANSWER_COLUMNS = ["exercise", "outcome", "answer", "learners", "share", "mean_rest_score"]
-OUTCOMES = {RIGHT: "right", MISTAKE: "named mistake", WRONG: "unrecognised answer",
-            INVALID: "invalid value", BLANK: "not attempted", UNGRADED: "not graded"}
-
-
-def _number(value: float | None, digits: int = 3) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
-
-
-# --- CSV -------------------------------------------------------------------------------
-
-def item_row(stats: ItemStats) -> dict[str, Any]:
-    """Return the items.csv row of one exercise."""
-    mistakes = [a for a in stats.answers if a.status == MISTAKE and a.learners]
-    top = max(mistakes, key=lambda a: a.learners, default=None)
-    return {
-        "exercise": stats.item.exercise, "grade_id": stats.item.grade_id,
-        "points": f"{stats.item.points:g}", "learners": stats.learners,
-        "mean_score": _number(stats.mean_score), "share_correct": _number(stats.share_correct),
-        "level": stats.level, "discrimination": _number(stats.discrimination),
-        "share_not_attempted": _number(stats.share(BLANK)),
-        "share_named_mistake": _number(stats.share(MISTAKE)),
-        "share_unrecognised": _number(stats.share(WRONG)),
-        "share_invalid": _number(stats.share(INVALID)),
-        "top_mistake": top.label if top else "", "top_mistake_learners": top.learners if top else 0,
-        "flags": "; ".join(stats.flags),
-    }
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def write_csvs(analysis: Analysis, folder: Path, names: bool) -> None:
-    """Write items.csv and answers.csv (and learners.csv with ``names``)."""
-    enough = analysis.enough
-    items = [item_row(s) if enough else {"exercise": s.item.exercise, "grade_id": s.item.grade_id,
-                                         "points": f"{s.item.points:g}"}
-             for s in analysis.items]
-    _write_csv(folder / "items.csv", ITEM_COLUMNS, items)
-    answers = [{"exercise": s.item.exercise, "outcome": OUTCOMES[a.status],
-                "answer": a.label, "learners": a.learners, "share": _number(a.share),
-                "mean_rest_score": _number(a.rest_mean)}
-               for s in analysis.items for a in s.answers] if enough else []
-    _write_csv(folder / "answers.csv", ANSWER_COLUMNS, answers)
-    learners = folder / "learners.csv"
-    if names:
-        _write_csv(learners, ["student_id", "total", *[s.item.exercise for s in analysis.items]],
-                   _learner_rows(analysis))
-    elif learners.exists():
-        learners.unlink()  # an earlier run with --names: ids must not outlive the option
-
-
-def _learner_rows(analysis: Analysis) -> list[dict[str, Any]]:
-    return [{"student_id": learner.student, "total": f"{learner.total:g}",
-             **{s.item.exercise: learner.responses[s.item.exercise].verdict.status
-                for s in analysis.items}}
-            for learner in analysis.cohort.learners]
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -160,8 +93,8 @@ def _overview(analysis: Analysis, names: bool) -> str:
     if analysis.enough:
         rows += [["mean autograded score",
                   f"{totals.mean():.1f} of {analysis.max_total:g} (median {_median(totals)})"],
-                 ["reliability: KR-20 (right or not)", _number(analysis.kr20, 2) or "n/a"],
-                 ["reliability: Cronbach's alpha (points)", _number(analysis.alpha, 2) or "n/a"]]
+                 ["reliability: KR-20 (right or not)", number(analysis.kr20, 2) or "n/a"],
+                 ["reliability: Cronbach's alpha (points)", number(analysis.alpha, 2) or "n/a"]]
     return "<table class='summary'><tbody>" + "".join(
         f"<tr><td>{_e(a)}</td><td>{b}</td></tr>" for a, b in rows) + "</tbody></table>"
 
@@ -184,7 +117,7 @@ def _attention(analysis: Analysis) -> str:
 def _item_table(analysis: Analysis) -> str:
     rows = [[f"<a href='#ex-{_e(s.item.exercise)}'><code>{_e(s.item.exercise)}</code></a>",
              f"{s.item.points:g}", f"{s.mean_score:.2f}", _pct(s.share_correct), _e(s.level),
-             _number(s.discrimination, 2) or "n/a", _pct(s.share(BLANK)),
+             number(s.discrimination, 2) or "n/a", _pct(s.share(BLANK)),
              _pct(s.share(MISTAKE)), _pct(s.share(WRONG, INVALID, UNGRADED)),
              "<span class='flag'>⚑ check</span>" if s.flags else ""]
             for s in analysis.items]
