@@ -24,10 +24,6 @@ from course.grading.item_plots import answer_bars, difficulty_discrimination, pn
 from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
 
 REPORTS = "reports"
-
-
-# --- HTML ------------------------------------------------------------------------------
-
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 62rem; padding: 0 1rem; color: #222; line-height: 1.45; }
