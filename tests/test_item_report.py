@@ -29,13 +29,20 @@ import nbformat
 import numpy as np
 import pytest
 from nbformat.v4 import new_output
-from nbtools import is_test_cell, make_course, read, release_path, visible_part
+from nbtools import (
+    is_test_cell,
+    make_course,
+    read,
+    release_path,
+    solution_path,
+    visible_part,
+)
 from scipy import stats as scipy_stats
 
 from course import checks
 from course.cli import main
 from course.errors import CourseError
-from course.grading import item_analysis, item_csv, item_report
+from course.grading import item_analysis, item_csv, item_report, judge
 from course.grading.cohort import Cohort, Item, Learner, Response, read_cohort
 from course.grading.gradebook import gradebook
 from course.grading.verdicts import (
@@ -48,6 +55,7 @@ from course.grading.verdicts import (
     exercise_of,
     from_outputs,
     invalid_reason,
+    verdict_of,
 )
 from course.layout import put_venv_on_path
 
@@ -395,6 +403,30 @@ def test_each_check_message_gives_its_verdict(ename, message, status, says):
     assert (verdict.exercise, verdict.status) == ("f1", status)
     if says:
         assert verdict.says == says
+
+
+@pytest.mark.parametrize(("exercise", "value", "status"), [
+    ("answer_q1", "C", RIGHT), ("answer_q1", "A", MISTAKE), ("answer_q1", "E", INVALID),
+    ("answer_q1", None, BLANK), ("precision", 0.123, WRONG), ("precision", 59.7, INVALID),
+])
+def test_the_graders_verdicts_read_the_same_from_metadata_and_from_outputs(
+        exercise, value, status):
+    """The grader's own judge writes both; the report reads either the same way."""
+    source = read(solution_path(MODULE))
+    cell = next(c for c in source.cells if is_test_cell(c) and exercise_of(c) == exercise)
+    parsed = judge.parse(cell.source)
+    verdict = judge.judge(parsed, MODULE, dict.fromkeys(parsed.expressions(), value))
+    cell.outputs, cell.metadata["course"] = verdict.outputs, verdict.metadata()
+    written, from_meta = verdict_of(cell)
+    assert from_meta and written.status == status
+    del cell.metadata["course"]
+    said, from_meta = verdict_of(cell)
+    assert not from_meta and said.status == status
+    assert said.says.removeprefix("✘ ") == written.says.removeprefix("✘ ").removeprefix("… ")
+    if status == MISTAKE:
+        assert written.says in exercise_data()[exercise]["wrong"].values()
+    if status == WRONG:
+        assert written.key == "0.123"
 
 
 def test_invalid_values_are_grouped_without_the_value_given():

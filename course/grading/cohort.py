@@ -20,7 +20,7 @@ from traitlets.config import Config
 from course.errors import CourseError
 from course.grading.coursedir import GradingError, load_config, put_venv_on_path, source_dir
 from course.grading.gradebook import gradebook
-from course.grading.verdicts import UNGRADED, Verdict, exercise_of, verdict_of
+from course.grading.verdicts import TIMEOUTS, UNGRADED, Verdict, exercise_of, verdict_of
 from course.notebook import error_outputs, grade_id, is_test_cell, read
 
 GRADEBOOK = "gradebook.db"
@@ -127,7 +127,7 @@ def _test_cells(notebooks: list[NotebookNode]) -> dict[str, NotebookNode]:
 
 def timed_out(notebooks: list[NotebookNode]) -> bool:
     """Return True if any cell of these notebooks was stopped for running too long."""
-    return any(o.get("ename") == "CellTimeoutError"
+    return any(o.get("ename") in TIMEOUTS
                for nb in notebooks for c in nb.cells for o in error_outputs(c))
 
 

@@ -32,7 +32,10 @@ STATUSES = (RIGHT, MISTAKE, WRONG, INVALID, BLANK)
 #: No verdict: the cell did not run (a time-out, a dead kernel) or left no trace.
 UNGRADED = "ungraded"
 #: Errors that stop a cell before its check could judge the answer.
-KERNEL_ERRORS = frozenset({"CellTimeoutError", "DeadKernelError", "MemoryError", "GuardError"})
+KERNEL_ERRORS = frozenset({"CellTimeoutError", "SubmissionTimeout", "NotRun", "DeadKernelError",
+                           "KernelError", "MemoryError", "GradingError", "GuardError"})
+#: Errors that say a cell was stopped by a time limit.
+TIMEOUTS = frozenset({"CellTimeoutError", "SubmissionTimeout"})
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CHECK_CALL = re.compile(r"""^\s*check\(\s*["']([^"']+)["']""", re.M)
