@@ -42,7 +42,7 @@ from scipy import stats as scipy_stats
 from course import checks
 from course.cli import main
 from course.errors import CourseError
-from course.grading import item_analysis, item_csv, item_report, judge
+from course.grading import item_analysis, item_csv, item_plots, item_report, judge
 from course.grading.cohort import Cohort, Item, Learner, Response, read_cohort
 from course.grading.gradebook import gradebook
 from course.grading.verdicts import (
@@ -484,6 +484,26 @@ def test_an_unrecognised_value_equal_to_a_student_id_is_withheld(tmp_path):
     written.append(item_report.render_html(analysis))
     assert not [text for text in written if "s_3" in text.casefold()]
     assert item_analysis.REDACTED in written[1]
+
+
+def test_an_exercise_everyone_got_right_has_no_discrimination_and_still_plots():
+    cohort = small_cohort(8)
+    for learner in cohort.learners:
+        learner.responses["b"] = Response(Verdict("b", RIGHT), 1.0)
+    analysis = item_analysis.analyse(cohort, {})
+    assert analysis.items[1].discrimination is None and analysis.items[1].level == "easy"
+    assert analysis.items[1].flags == []
+    row = item_csv.item_row(analysis.items[1])
+    assert (row["discrimination"], row["share_correct"]) == ("", "1.000")
+    assert "<img" in item_report.render_html(analysis)
+
+
+def test_scatter_labels_never_overlap_and_stay_in_the_plot():
+    placed = item_plots.spread([0.9, 0.9, 0.89, 0.5, 0.02, 0.01], gap=0.05)
+    assert all(a - b >= 0.05 - 1e-12 for a, b in zip(placed, placed[1:], strict=False))
+    assert 0 <= min(placed) and max(placed) <= 1
+    crowded = item_plots.spread([0.5] * 30, gap=0.05)
+    assert min(crowded) >= 0 and max(crowded) <= 1
 
 
 # --- the command -----------------------------------------------------------------------

@@ -38,7 +38,7 @@ def spread(wanted: list[float], gap: float, low: float = 0.0, high: float = 1.0)
     for y in wanted:
         placed.append(min(y, high) if not placed else min(y, placed[-1] - gap))
     lift = low - placed[-1] if placed else 0.0
-    return [p + lift for p in placed] if lift > 0 else placed
+    return [min(p + lift, high) for p in placed] if lift > 0 else placed
 
 
 def difficulty_discrimination(analysis: Analysis) -> Figure:
@@ -61,8 +61,11 @@ def difficulty_discrimination(analysis: Analysis) -> Figure:
     ideal = [(y - bottom) / (top - bottom) for _, y, _ in points]
     for (x, y, stats), label_y in zip(points, spread(ideal, 0.05), strict=True):
         colour = "#c0392b" if stats.flags else "#2166ac"
-        ax.scatter(x, y, s=55, color=colour, marker="X" if stats.flags else "o", zorder=3)
-        ax.annotate(stats.item.exercise, (x, y), xytext=(1.04, label_y),
+        undefined = stats.discrimination is None  # everyone scored the same: no correlation
+        ax.scatter(x, y, s=55, marker="X" if stats.flags else "o", zorder=3,
+                   facecolors="none" if undefined else colour, edgecolors=colour)
+        label = f"{stats.item.exercise} (n/a)" if undefined else stats.item.exercise
+        ax.annotate(label, (x, y), xytext=(1.04, label_y),
                     textcoords="axes fraction", va="center", fontsize=8, color=colour,
                     annotation_clip=False,
                     arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6})
@@ -103,9 +106,10 @@ def score_histogram(analysis: Analysis) -> Figure:
     figure = Figure(figsize=(7.5, 3.2))
     ax = figure.add_subplot()
     top = max(analysis.max_total, 1.0)
-    ax.hist(analysis.totals, bins=np.linspace(0, top, min(int(top), 20) + 1),
-            color="#2166ac", edgecolor="white")
-    ax.set_xlim(0, top)
+    whole = bool(np.all(analysis.totals == np.round(analysis.totals))) and top <= 60
+    bins = np.arange(0, top + 2) - 0.5 if whole else np.linspace(0, top, 21)
+    ax.hist(analysis.totals, bins=bins, color="#2166ac", edgecolor="white")
+    ax.set_xlim(bins[0], bins[-1])
     ax.set_xlabel(f"autograded points (out of {top:g})")
     ax.set_ylabel("learners")
     ax.set_title(f"{analysis.cohort.assignment}: score distribution", fontsize=10)
