@@ -30,6 +30,14 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from course.grading.item_report import write_report
+
+    folder = write_report(Path(args.course_dir), args.assignment, names=args.names)
+    print(f"report written to {folder / 'index.html'} (with items.csv and answers.csv)")
+    return 0
+
+
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Turn a :class:`CourseError` into a one-line message and exit status 2."""
 
@@ -86,7 +94,21 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.set_defaults(run=_guarded(_bench))
 
 
+def _add_report(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report", help="what the cohort got wrong: item analysis after grading",
+        description="After `grade`: per-exercise difficulty, discrimination, misconceptions "
+                    "and broken-exercise flags, written to reports/ASSIGNMENT/index.html, "
+                    "items.csv and answers.csv. No student ids unless --names.")
+    report.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
+    report.add_argument("--names", action="store_true",
+                        help="add a per-learner table with student ids (and learners.csv)")
+    report.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    report.set_defaults(run=_guarded(_report))
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``grade`` and ``bench-grading`` to the ``python -m course`` parser."""
+    """Add ``grade``, ``bench-grading`` and ``report`` to the ``python -m course`` parser."""
     _add_grade(commands)
     _add_bench(commands)
+    _add_report(commands)
