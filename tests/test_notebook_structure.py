@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from nbformat import NotebookNode
 from nbtools import (
     ROOT,
     grading,
@@ -92,3 +93,55 @@ def test_no_dollar_outside_display_maths(module, folder):
     stray = [i for i, c in enumerate(nb.cells)
              if c.cell_type == "markdown" and "$" in DISPLAY_MATH.sub("", c.source)]
     assert not stray, f"{folder}/{module}: markdown cells {stray} hold a $ outside $$...$$"
+
+
+# --- Written answers: the release shows what is assessed, the source how to grade it ---
+
+#: What a released mark scheme may number: points, criteria, the memo's length, and
+#: references to parts of the notebook. Any other figure is part of an answer.
+ALLOWED_NUMBERS = re.compile(
+    r"\(\d+ points?[^)]*\)|^\s*\d+\.\s|\|\s*#?\s*\d*\s*\||\d+–\d+ words|"
+    r"\b(?:[Ee]xercises?|[Cc]riterion|[Ss]ection|[Pp]art|[Mm]odule)s? \d+(?:–\d+)?|"
+    r"\b1 per question|\b\d+,\d{3} applicants", re.M)
+POINTS = re.compile(r"\((\d+) points?\b|^\|\s*\d+\s*\|.*\|\s*(\d+)\s*\|$", re.M)
+
+
+def written_answers(module: str) -> list[tuple[int, NotebookNode, NotebookNode]]:
+    """Each hand-graded answer cell of the source, with the mark scheme cell above it."""
+    cells = read(solution_path(module)).cells
+    return [(i, cells[i - 1], cell) for i, cell in enumerate(cells)
+            if grading(cell).get("grade") and grading(cell).get("solution")]
+
+
+def figures_in_scheme(text: str) -> list[str]:
+    """The numbers a mark scheme states besides points, criteria and references."""
+    return re.findall(r"\d[\d,.%]*", ALLOWED_NUMBERS.sub(" ", text))
+
+
+def scheme_points(text: str) -> list[int]:
+    """The points of each criterion, in a list or a table (the heading's total left out)."""
+    body = text.split("\n", 1)[1] if text.startswith("###") else text.split("**", 3)[-1]
+    return [int(a or b) for a, b in POINTS.findall(body)]
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if written_answers(m)])
+def test_mark_schemes_show_criteria_and_points_but_not_the_answer(module):
+    release = {grading(c).get("grade_id"): c for c in read(release_path(module)).cells}
+    for _, scheme, answer in written_answers(module):
+        name, points = grading(answer)["grade_id"], grading(answer)["points"]
+        assert grading(scheme).get("grade_id") == f"{name}_scheme", (
+            f"{module}: the cell above the written answer {name} is not its mark scheme")
+        assert grading(scheme).get("locked") and not grading(scheme).get("solution")
+        shown = release[f"{name}_scheme"].source
+        assert shown == scheme.source, f"{module}: {name}'s scheme differs in the release"
+        assert f"({points} points" in shown.split("\n\n")[0], (
+            f"{module}: {name}'s scheme should state its {points} points in its first line")
+        criteria = scheme_points(shown)
+        assert sum(criteria) == points or len(criteria) == 0 and "1 per question" in shown, (
+            f"{module}: {name}'s criteria give {criteria}, the answer is worth {points}")
+        assert not figures_in_scheme(shown), (
+            f"{module}: {name}'s released scheme states figures the memo is meant to find: "
+            f"{figures_in_scheme(shown)}; keep them in the grader's notes (solution block)")
+        assert "Grader's notes" in answer.source.split("### BEGIN SOLUTION")[1], (
+            f"{module}: {name} has no grader's notes in its solution block")
+        assert "Grader's notes" not in release[name].source
