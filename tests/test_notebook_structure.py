@@ -2,6 +2,7 @@
 
 import re
 
+import nbformat
 import pytest
 from nbformat import NotebookNode
 from nbtools import (
@@ -145,3 +146,48 @@ def test_mark_schemes_show_criteria_and_points_but_not_the_answer(module):
         assert "Grader's notes" in answer.source.split("### BEGIN SOLUTION")[1], (
             f"{module}: {name} has no grader's notes in its solution block")
         assert "Grader's notes" not in release[name].source
+
+
+# --- Figures: each one captioned where the learner sees it -----------------------------
+
+DRAWS = re.compile(r"\bplt\.show\(|\.plot\(|\bplots\.\w+\(|Display\.from_|\.imshow\(")
+MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\([^)]*\)|<img\b(?P<tag>[^>]*)>")
+SENTENCE = re.compile(r"\w.*\w.*[.!?][*_)\"”’]*$", re.S)
+
+
+def caption_problems(cells: list[NotebookNode]) -> list[str]:
+    """Figures without a caption: a drawing cell whose next cell does not open with a
+    sentence of four words or more, and markdown images without alt text."""
+    problems = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            for image in MARKDOWN_IMAGE.finditer(cell.source):
+                alt = image.group("alt") if image.group("tag") is None else (
+                    re.search(r'alt="([^"]*)"', image.group("tag")) or [None, ""])[1]
+                if not (alt or "").strip():
+                    problems.append(f"cell {i}: an image without alt text")
+        elif DRAWS.search(cell.source):
+            after = cells[i + 1] if i + 1 < len(cells) else None
+            first = after.source.strip().split("\n\n")[0] if after is not None else ""
+            if not (after is not None and after.cell_type == "markdown"
+                    and not first.startswith(("#", "|", "-", ">", "<"))
+                    and len(first.split()) >= 4 and SENTENCE.search(first)):
+                problems.append(f"cell {i}: a figure with no caption sentence in the cell under it")
+    return problems
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+@pytest.mark.parametrize("module", MODULES)
+def test_every_figure_is_captioned(module, folder):
+    problems = caption_problems(read(ROOT / folder / module / f"{module}.ipynb").cells)
+    assert not problems, f"{folder}/{module}: " + "; ".join(problems)
+
+
+def test_caption_lint_catches_a_bare_figure_and_an_image_without_alt_text():
+    new = nbformat.v4
+    cells = [new.new_code_cell("ax.plot(x, y)\nplt.show()"), new.new_markdown_cell("## Next"),
+             new.new_code_cell("plt.show()"), new.new_markdown_cell("*What to see:* it rises."),
+             new.new_markdown_cell("![](figure.png) and ![a chart of costs](costs.png)")]
+    assert caption_problems(cells) == [
+        "cell 0: a figure with no caption sentence in the cell under it",
+        "cell 4: an image without alt text"]
