@@ -101,7 +101,7 @@ def test_no_dollar_outside_display_maths(module, folder):
 #: What a released mark scheme may number: points, criteria, the memo's length, and
 #: references to parts of the notebook. Any other figure is part of an answer.
 ALLOWED_NUMBERS = re.compile(
-    r"\(\d+ points?[^)]*\)|^\s*\d+\.\s|\|\s*#?\s*\d*\s*\||\d+–\d+ words|"
+    r"\(\d+ points?[^)]*\)|^\s*\d+\.\s|(?<=\|)\s*#?\s*\d*\s*(?=\|)|\d+–\d+ words|"
     r"\b(?:[Ee]xercises?|[Cc]riterion|[Ss]ection|[Pp]art|[Mm]odule)s? \d+(?:–\d+)?|"
     r"\b1 per question|\b\d+,\d{3} applicants", re.M)
 POINTS = re.compile(r"\((\d+) points?\b|^\|\s*\d+\s*\|.*\|\s*(\d+)\s*\|$", re.M)
@@ -121,8 +121,11 @@ def figures_in_scheme(text: str) -> list[str]:
 
 def scheme_points(text: str) -> list[int]:
     """The points of each criterion, in a list or a table (the heading's total left out)."""
-    body = text.split("\n", 1)[1] if text.startswith("###") else text.split("**", 3)[-1]
-    return [int(a or b) for a, b in POINTS.findall(body)]
+    body = text.split("\n", 1)[1] if "\n" in text else ""  # below the heading's total
+    points = [int(a or b) for a, b in POINTS.findall(body)]
+    if not points and re.search(r"One point (for )?each", text):  # a numbered list
+        points = [1] * len(re.findall(r"^\s*\d+\.\s", body, re.M))
+    return points
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if written_answers(m)])
