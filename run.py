@@ -3,6 +3,10 @@
 
     python3 run.py lab     create .venv, install the pinned packages, copy the modules you
                            have not started into my-work/ (never over your copies), open JupyterLab
+                           as a learner (learner-config/: no instructor tools, no news pop-up)
+    python3 run.py lab --instructor
+                           the same JupyterLab with nbgrader's instructor tools (formgrader,
+                           create assignment, course list, assignment list)
     python3 run.py test    create .venv, install packages and test tools, run the test suite
 
 Needs only Python 3.11 and an internet connection to PyPI for the first install.
@@ -20,6 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 WELCOME = "my-work/00_welcome.ipynb"  # the learner's own copy, made by `course start`
+# The learner's Jupyter configuration, shared with Binder (its `start` script points
+# JUPYTER_CONFIG_PATH here too): nbgrader's student side only, no news pop-up.
+LEARNER_CONFIG = ROOT / "learner-config"
+INSTRUCTOR_FLAG = "--instructor"
 
 
 def venv_python() -> Path:
@@ -59,6 +67,30 @@ def lab_options() -> list[str]:
     return [f"--ServerApp.root_dir={ROOT}", f"--ServerApp.default_url=/lab/tree/{WELCOME}"]
 
 
+def lab_environment(env: dict[str, str], instructor: bool = False) -> dict[str, str]:
+    """Return ``env`` with the learner's Jupyter configuration first on JUPYTER_CONFIG_PATH.
+
+    Jupyter reads config directories in that order, so the learner configuration wins over
+    the environment's own (where nbgrader enables its instructor tools). An instructor
+    gets ``env`` unchanged: every nbgrader tool stays on.
+    """
+    if instructor:
+        return dict(env)
+    others = [p for p in env.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+    paths = [str(LEARNER_CONFIG), *[p for p in others if p != str(LEARNER_CONFIG)]]
+    return dict(env, JUPYTER_CONFIG_PATH=os.pathsep.join(paths))
+
+
+def lab(argv: list[str], env: dict[str, str]) -> int:
+    """Install, copy the learner's modules, and run JupyterLab (as a learner by default)."""
+    instructor = INSTRUCTOR_FLAG in argv
+    extra = [a for a in argv if a != INSTRUCTOR_FLAG]
+    python = install("")
+    subprocess.run([str(python), "-m", "course", "start"], cwd=ROOT, env=env, check=True)
+    return subprocess.call([str(python), "-m", "jupyter", "lab", *lab_options(), *extra],
+                           cwd=ROOT, env=lab_environment(env, instructor))
+
+
 def main(argv: list[str]) -> int:
     """Dispatch ``lab`` or ``test``."""
     if not argv or argv[0] not in ("lab", "test"):
@@ -66,10 +98,7 @@ def main(argv: list[str]) -> int:
         return 2
     env = dict(os.environ, PYTHONNOUSERSITE="1")
     if argv[0] == "lab":
-        python = install("")
-        subprocess.run([str(python), "-m", "course", "start"], cwd=ROOT, env=env, check=True)
-        return subprocess.call([str(python), "-m", "jupyter", "lab", *lab_options(), *argv[1:]],
-                               cwd=ROOT, env=env)
+        return lab(argv[1:], env)
     python = install("test")
     workers = ["-n", "auto", "--dist", "loadfile"]  # one notebook file per worker
     return subprocess.call([str(python), "-m", "pytest", *workers, *argv[1:]], cwd=ROOT, env=env)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from course.errors import CourseError, LearnerError
 from course.grading.cli import add_commands
+from course.publish import add_command as add_publish
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--course-dir", default=".", help="the course root (default: here)")
     start.set_defaults(run=_start)
     _add_progress(commands)
+    add_publish(commands)
     add_commands(commands)
     return parser
 

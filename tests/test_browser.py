@@ -1,10 +1,12 @@
 """The learner's JupyterLab, in a real browser: Playwright driving Debian's Chromium headless.
 
-JupyterLab runs as on Binder: in a prefix configured by the repository's ``postBuild``,
-started through its ``start`` script, on a free local port with a token. It serves a
-copy of the repository's current files (running and validating save the notebook, and
-the committed notebooks must stay without outputs). Screenshots of what the learner
-sees go to test-artifacts/browser/.
+JupyterLab runs as on Binder: in a prefix set up by the repository's ``postBuild``,
+started through its ``start`` script (which gives it the learner configuration,
+learner-config/, as `python3 run.py lab` does), on a free local port with a token. It
+serves a copy of the repository's current files with the learner's my-work/ made by
+`course start` (running and validating save the notebook, and the committed notebooks
+must stay without outputs). Screenshots of what the learner sees go to
+test-artifacts/browser/.
 
 Skipped, with the reason, only where Playwright or Chromium is missing or Chromium
 cannot start; `.ci/run` installs Debian's chromium where it can.
@@ -13,7 +15,10 @@ cannot start; `.ci/run` installs Debian's chromium where it can.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -34,12 +39,12 @@ from browser.lab import (
     uncaptioned_figures,
 )
 from browser.learner_env import copy_repository, make_learner_env
-from nbtools import is_test_cell, release_path
+from nbtools import ROOT, grading, is_answer_cell, is_test_cell, module_ids, release_path
 
 pytestmark = pytest.mark.slow
 
-# The welcome notebook (the Binder landing page) and the first module with figures.
-MODULES = [m for m in ("00_welcome", "03_metrics") if release_path(m).exists()]
+# Every module, released and solved.
+MODULES = [m for m in module_ids() if release_path(m).exists()]
 NOTEBOOKS = [(kind, module) for module in MODULES for kind in ("notebooks", "solutions")]
 VALIDATED = "00_welcome"
 DRAWS = re.compile(r"\bplt\.|matplotlib|\.plot\(|\bplots\.|Display\.from_")
@@ -77,6 +82,9 @@ def lab(browser, tmp_path_factory):
     learner = make_learner_env(tmp)
     assert learner.postbuild.returncode == 0, learner.postbuild.stderr
     root = copy_repository(tmp / "course")
+    # The learner's own copies, as `python3 run.py lab` makes them.
+    subprocess.run([sys.executable, "-m", "course", "start", "--course-dir", str(root)],
+                   cwd=ROOT, check=True, capture_output=True)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     server = start_lab(learner, root, ARTIFACTS / "jupyterlab.log")
     yield server
@@ -224,28 +232,108 @@ def test_solution_notebook_passes_every_check(page, lab, module):
     print(f"{path}: opened, ran and checked in the browser in {seconds:.1f} s")
 
 
-def test_learners_get_the_student_side_of_nbgrader_only(page, lab):
+INSTRUCTOR_WORDS = re.compile(r"nbgrader|formgrader|assignment|course list", re.I)
+NEWS = "get notified about official Jupyter news"
+
+
+def palette_items(page, query: str) -> list[str]:
+    """What the command palette lists for ``query`` (Ctrl+Shift+C), then close it."""
+    page.keyboard.press("Control+Shift+c")
+    box = page.locator(".lm-CommandPalette-input:visible")
+    box.fill(query)
+    page.wait_for_timeout(300)
+    items = page.locator(".lm-CommandPalette-item:visible .lm-CommandPalette-itemLabel")
+    found = [text.strip() for text in items.all_inner_texts()]
+    page.keyboard.press("Escape")
+    return found
+
+
+def test_learners_get_validate_and_no_instructor_tool(page, lab):
     path = f"notebooks/{VALIDATED}/{VALIDATED}.ipynb"
     open_notebook(page, lab, path, "nbgrader-menu")
     assert page.locator(f"{PANEL} .validate-button").inner_text().strip() == "Validate"
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Nbgrader$")).click()
-    items = page.locator(".lm-Menu:visible .lm-Menu-item:visible .lm-Menu-itemLabel")
-    assert [t.strip() for t in items.all_inner_texts()] == ["Assignment List"]
-    screenshot(page, "nbgrader-menu")
+    menus = [m.strip() for m in page.locator(".lm-MenuBar-item").all_inner_texts()]
+    assert "Run" in menus and not [m for m in menus if INSTRUCTOR_WORDS.search(m)], menus
+    screenshot(page, "learner-menus")
+    sidebars = page.locator(".jp-SideBar .lm-TabBar-tab")
+    titles = [(sidebars.nth(i).get_attribute("title") or "") + sidebars.nth(i).inner_text()
+              for i in range(sidebars.count())]
+    assert titles and not [t for t in titles if INSTRUCTOR_WORDS.search(t)], titles
+    # The command palette finds ordinary commands (the test of this check) and no nbgrader.
+    assert "Run All Cells" in palette_items(page, "Run All")
+    for word in ("nbgrader", "Formgrader", "Assignment", "Course"):
+        found = [item for item in palette_items(page, word) if INSTRUCTOR_WORDS.search(item)]
+        assert not found, f"the command palette offers {found} for {word!r}"
+    page.keyboard.press("Control+Shift+c")
+    page.locator(".lm-CommandPalette-input:visible").fill("assignment")
+    screenshot(page, "command-palette-assignment")
     page.keyboard.press("Escape")
-    right = page.locator(".jp-SideBar.jp-mod-right .lm-TabBar-tab")
-    titles = [right.nth(i).get_attribute("title") or "" for i in range(right.count())]
-    assert not [t for t in titles if "Create Assignment" in t], titles
-    # The instructor server extensions are off; the learner's are on.
-    assert lab.api("GET", "formgrader")[0] == 404
-    assert lab.api("GET", "formgraders")[0] == 404
+    # The instructor and assignment-list server extensions are off; Validate's is on.
+    for route in ("formgrader", "formgraders", "assignments", "courses"):
+        assert lab.api("GET", route)[0] == 404, route
     status, version = lab.api("GET", "nbgrader_version?version=0.9.6")
     assert status == 200 and version == {"success": True}
+    assert not list(lab.root.glob("gradebook.db*")), "opening the course created a gradebook"
 
 
-@pytest.mark.parametrize("kind", ["notebooks", "solutions"])
+def test_lab_root_shows_the_whole_course(page, lab):
+    page.goto(lab.url("lab/workspaces/lab-root", reset=""))
+    listing = page.locator(".jp-DirListing-content .jp-DirListing-itemText")
+    listing.first.wait_for(timeout=60_000)
+    names = {name.strip() for name in listing.all_inner_texts()}
+    assert {"my-work", "notebooks", "solutions", "datasets"} <= names, names
+    screenshot(page, "lab-root")
+    status, folder = lab.api("GET", "api/contents/my-work")
+    assert status == 200 and {"00_welcome.ipynb"} <= {f["name"] for f in folder["content"]}
+    assert lab.api("GET", "api/contents/solutions")[0] == 200
+
+
+def notification_texts(page, wait_ms: int = 4000) -> list[str]:
+    """The toasts JupyterLab shows after the page has settled for ``wait_ms``."""
+    page.wait_for_timeout(wait_ms)
+    return [t.strip() for t in page.locator(".Toastify__toast").all_inner_texts()]
+
+
+def test_no_news_pop_up_and_the_check_can_see_one(page, lab):
+    setting = "lab/api/settings/@jupyterlab/apputils-extension:notification"
+    status, plugin = lab.api("GET", setting)
+    assert status == 200 and plugin["schema"]["properties"]["fetchNews"]["default"] == "false"
+    open_notebook(page, lab, f"notebooks/{VALIDATED}/{VALIDATED}.ipynb", "no-news")
+    assert not [t for t in notification_texts(page) if NEWS in t]
+    screenshot(page, "no-news-pop-up")
+    # The test of the test: a learner who resets the setting to "ask" gets the question.
+    assert lab.api("PUT", setting, {"raw": '{"fetchNews": "none"}'})[0] == 204
+    try:
+        page.reload()
+        page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=60_000)
+        assert [t for t in notification_texts(page) if NEWS in t], "the check sees no pop-up"
+    finally:
+        assert lab.api("PUT", setting, {"raw": "{}"})[0] == 204
+
+
+HALF_DONE = "03_metrics"
+
+
+def half_done(lab) -> tuple[str, int]:
+    """A learner's copy of HALF_DONE with the first half of its answers filled in from the
+    solution (in the served copy only); return its path and the number of answers left."""
+    solution = nbformat.read(lab.root / f"solutions/{HALF_DONE}/{HALF_DONE}.ipynb", as_version=4)
+    answers = {grading(c)["grade_id"]: c.source for c in solution.cells if is_answer_cell(c)}
+    done = set(list(answers)[: len(answers) // 2])
+    notebook = nbformat.read(release_path(HALF_DONE), as_version=4)
+    for cell in notebook.cells:
+        if is_answer_cell(cell) and grading(cell)["grade_id"] in done:
+            cell.source = "\n".join(line for line in answers[grading(cell)["grade_id"]]
+                                    .splitlines() if "### " not in line)
+    path = f"my-work/{HALF_DONE}-half-done.ipynb"
+    nbformat.write(notebook, lab.root / path)
+    return path, len(answers) - len(done)
+
+
+@pytest.mark.parametrize("kind", ["notebooks", "solutions", "half-done"])
 def test_validate_button_validates_the_notebook(page, lab, kind):
-    path = f"{kind}/{VALIDATED}/{VALIDATED}.ipynb"
+    path, left = (half_done(lab) if kind == "half-done"
+                  else (f"{kind}/{VALIDATED}/{VALIDATED}.ipynb", None))
     source = nbformat.read(lab.root / path, as_version=4)
     open_notebook(page, lab, path, f"validate-{kind}")
     page.locator(f"{PANEL} .validate-button").click()
@@ -253,15 +341,21 @@ def test_validate_button_validates_the_notebook(page, lab, kind):
     dialog.wait_for(timeout=120_000)
     text = dialog.inner_text()
     assert "Validation Results" in text, text
+    failed = text.count("The following cell failed")
     if kind == "solutions":
         assert "Success! Your notebook passes all the tests." in text, text
     else:
         tests = sum(1 for c in source.cells if is_test_cell(c))
-        assert text.count("The following cell failed") == tests, text
-        assert text.count("is not answered yet") >= tests, text
+        written = sum(1 for c in source.cells  # a written answer left blank fails too
+                      if grading(c).get("grade") and grading(c).get("solution"))
+        expected = tests if left is None else left + written
+        assert failed == expected, f"{failed} failing cells shown, {expected} expected:\n{text}"
+        assert text.count("is not answered yet") >= expected - written, text
         assert "Traceback" not in text and "checks.py" not in text, text[:2000]
-    print(f"Validate dialog on {path}: {len(text):,} characters")
-    screenshot(page, f"validate-{kind}-{VALIDATED}")
+        # Short: the cell's code and the check's message, not a traceback per failure.
+        assert len(text) <= 400 + 600 * failed, f"{len(text):,} characters for {failed} cells"
+    print(f"Validate dialog on {path}: {len(text):,} characters, {failed} failing cells")
+    screenshot(page, f"validate-{kind}-{Path(path).stem}")
     dialog.locator("button", has_text="Ok").click()
 
 
@@ -312,3 +406,8 @@ def test_maths_check_catches_dollar_amounts(page, lab):
     maths = [r["maths"] > 0 for r in cells(page)]
     screenshot(page, "maths-check")
     assert maths == [True, True, False, True, False], maths
+
+
+def test_opening_and_running_the_course_created_no_gradebook(lab):
+    """Last in this file: every notebook above was opened, run, saved and validated."""
+    assert not list(lab.root.glob("**/gradebook.db*")), "a gradebook.db appeared"

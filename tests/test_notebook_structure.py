@@ -2,7 +2,9 @@
 
 import re
 
+import nbformat
 import pytest
+from nbformat import NotebookNode
 from nbtools import (
     ROOT,
     grading,
@@ -92,3 +94,103 @@ def test_no_dollar_outside_display_maths(module, folder):
     stray = [i for i, c in enumerate(nb.cells)
              if c.cell_type == "markdown" and "$" in DISPLAY_MATH.sub("", c.source)]
     assert not stray, f"{folder}/{module}: markdown cells {stray} hold a $ outside $$...$$"
+
+
+# --- Written answers: the release shows what is assessed, the source how to grade it ---
+
+#: What a released mark scheme may number: points, criteria, the memo's length, and
+#: references to parts of the notebook. Any other figure is part of an answer.
+ALLOWED_NUMBERS = re.compile(
+    r"\(\d+ points?[^)]*\)|^\s*\d+\.\s|(?<=\|)\s*#?\s*\d*\s*(?=\|)|\d+–\d+ words|"
+    r"\b(?:[Ee]xercises?|[Cc]riterion|[Ss]ection|[Pp]art|[Mm]odule)s? \d+(?:–\d+)?|"
+    r"\b1 per question|\b\d+,\d{3} applicants", re.M)
+POINTS = re.compile(r"\((\d+) points?\b|^\|\s*\d+\s*\|.*\|\s*(\d+)\s*\|$", re.M)
+
+
+def written_answers(module: str) -> list[tuple[int, NotebookNode, NotebookNode]]:
+    """Each hand-graded answer cell of the source, with the mark scheme cell above it."""
+    cells = read(solution_path(module)).cells
+    return [(i, cells[i - 1], cell) for i, cell in enumerate(cells)
+            if grading(cell).get("grade") and grading(cell).get("solution")]
+
+
+def figures_in_scheme(text: str) -> list[str]:
+    """The numbers a mark scheme states besides points, criteria and references."""
+    return re.findall(r"\d[\d,.%]*", ALLOWED_NUMBERS.sub(" ", text))
+
+
+def scheme_points(text: str) -> list[int]:
+    """The points of each criterion, in a list or a table (the heading's total left out)."""
+    body = text.split("\n", 1)[1] if "\n" in text else ""  # below the heading's total
+    points = [int(a or b) for a, b in POINTS.findall(body)]
+    if not points and re.search(r"One point (for )?each", text):  # a numbered list
+        points = [1] * len(re.findall(r"^\s*\d+\.\s", body, re.M))
+    return points
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if written_answers(m)])
+def test_mark_schemes_show_criteria_and_points_but_not_the_answer(module):
+    release = {grading(c).get("grade_id"): c for c in read(release_path(module)).cells}
+    for _, scheme, answer in written_answers(module):
+        name, points = grading(answer)["grade_id"], grading(answer)["points"]
+        assert grading(scheme).get("grade_id") == f"{name}_scheme", (
+            f"{module}: the cell above the written answer {name} is not its mark scheme")
+        assert grading(scheme).get("locked") and not grading(scheme).get("solution")
+        shown = release[f"{name}_scheme"].source
+        assert shown == scheme.source, f"{module}: {name}'s scheme differs in the release"
+        assert f"({points} points" in shown.split("\n\n")[0], (
+            f"{module}: {name}'s scheme should state its {points} points in its first line")
+        criteria = scheme_points(shown)
+        assert sum(criteria) == points or len(criteria) == 0 and "1 per question" in shown, (
+            f"{module}: {name}'s criteria give {criteria}, the answer is worth {points}")
+        assert not figures_in_scheme(shown), (
+            f"{module}: {name}'s released scheme states figures the memo is meant to find: "
+            f"{figures_in_scheme(shown)}; keep them in the grader's notes (solution block)")
+        assert "Grader's notes" in answer.source.split("### BEGIN SOLUTION")[1], (
+            f"{module}: {name} has no grader's notes in its solution block")
+        assert "Grader's notes" not in release[name].source
+
+
+# --- Figures: each one captioned where the learner sees it -----------------------------
+
+DRAWS = re.compile(r"\bplt\.show\(|\.plot\(|\bplots\.\w+\(|Display\.from_|\.imshow\(")
+MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>[^\]]*)\]\([^)]*\)|<img\b(?P<tag>[^>]*)>")
+SENTENCE = re.compile(r"\w.*\w.*[.!?][*_)\"”’]*$", re.S)
+
+
+def caption_problems(cells: list[NotebookNode]) -> list[str]:
+    """Figures without a caption: a drawing cell whose next cell does not open with a
+    sentence of four words or more, and markdown images without alt text."""
+    problems = []
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            for image in MARKDOWN_IMAGE.finditer(cell.source):
+                alt = image.group("alt") if image.group("tag") is None else (
+                    re.search(r'alt="([^"]*)"', image.group("tag")) or [None, ""])[1]
+                if not (alt or "").strip():
+                    problems.append(f"cell {i}: an image without alt text")
+        elif DRAWS.search(cell.source):
+            after = cells[i + 1] if i + 1 < len(cells) else None
+            first = after.source.strip().split("\n\n")[0] if after is not None else ""
+            if not (after is not None and after.cell_type == "markdown"
+                    and not first.startswith(("#", "|", "-", ">", "<"))
+                    and len(first.split()) >= 4 and SENTENCE.search(first)):
+                problems.append(f"cell {i}: a figure with no caption sentence in the cell under it")
+    return problems
+
+
+@pytest.mark.parametrize("folder", ["solutions", "notebooks"])
+@pytest.mark.parametrize("module", MODULES)
+def test_every_figure_is_captioned(module, folder):
+    problems = caption_problems(read(ROOT / folder / module / f"{module}.ipynb").cells)
+    assert not problems, f"{folder}/{module}: " + "; ".join(problems)
+
+
+def test_caption_lint_catches_a_bare_figure_and_an_image_without_alt_text():
+    new = nbformat.v4
+    cells = [new.new_code_cell("ax.plot(x, y)\nplt.show()"), new.new_markdown_cell("## Next"),
+             new.new_code_cell("plt.show()"), new.new_markdown_cell("*What to see:* it rises."),
+             new.new_markdown_cell("![](figure.png) and ![a chart of costs](costs.png)")]
+    assert caption_problems(cells) == [
+        "cell 0: a figure with no caption sentence in the cell under it",
+        "cell 4: an image without alt text"]

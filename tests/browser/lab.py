@@ -27,14 +27,6 @@ CHROMIUM_FLAGS = [
 ]
 CHROMIUM_CANDIDATES = ["/usr/bin/chromium", "chromium", "chromium-browser"]
 
-# JupyterLab user settings for the test only: no "would you like news?" prompt
-# covering the notebook in the screenshots (the prompt is not part of the course).
-USER_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
-}
-
-
 def find_chromium() -> str | None:
     """The Chromium to drive: $COURSE_CHROMIUM, else Debian's."""
     for candidate in [os.environ.get("COURSE_CHROMIUM", ""), *CHROMIUM_CANDIDATES]:
@@ -102,15 +94,11 @@ def start_lab(learner: LearnerEnv, root: Path, log: Path, timeout: float = 90) -
     Free local port, a random token, ``root`` as the root directory; return once the
     server answers its status API.
     """
-    settings = learner.home / "config" / "lab" / "user-settings"
-    for name, value in USER_SETTINGS.items():
-        (settings / name).parent.mkdir(parents=True, exist_ok=True)
-        (settings / name).write_text(json.dumps(value))
     port, token = free_port(), secrets.token_hex(16)
     command = [str(ROOT / "start"), "jupyter-lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               "--LabApp.news_url=", "--ServerApp.open_browser=False"]
+               "--ServerApp.open_browser=False"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     with log.open("w") as out:

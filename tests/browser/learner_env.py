@@ -1,8 +1,9 @@
 """A learner's Jupyter environment as Binder builds it, made here without Docker.
 
-Binder installs environment.yml into a conda prefix, then runs ``postBuild``, which
-switches nbgrader's instructor extensions off in that prefix's Jupyter config. To run
-the real ``postBuild`` without changing the environment the tests run in, we make a
+Binder installs environment.yml into a conda prefix, runs ``postBuild`` (which installs
+the course), and starts every process through ``start``, which puts learner-config/ (no
+instructor tools, no news pop-up) first on JUPYTER_CONFIG_PATH. To run the real
+``postBuild`` without changing the environment the tests run in, we make a
 throw-away prefix that sees this environment's packages (a ``.pth`` file) and carries a
 copy of its Jupyter config (``etc/jupyter``); its ``bin/`` holds this environment's
 scripts pointed at the new prefix's Python, and a ``pip`` that only records what
@@ -44,9 +45,9 @@ class LearnerEnv:
 
     def run(self, *args: str, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
-        """Run a command of the prefix (``jupyter ...``) with its environment."""
-        return subprocess.run(args, cwd=cwd or ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        """Run a command of the prefix (``jupyter ...``) through ``start``, as Binder does."""
+        return subprocess.run([str(ROOT / "start"), *args], cwd=cwd or ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
 
 
 def config_fingerprint(prefix: Path = BASE) -> dict[str, str]:
