@@ -422,6 +422,28 @@ def test_sequential_equals_parallel_with_a_custom_pattern(cohort_run, tmp_path):
             parallel_rows[student]["status"], parallel_rows[student]["score"]), student
 
 
+@pytest.mark.slow
+def test_a_course_package_beside_the_notebook_changes_nothing(tmp_path):
+    """Attack 16: graded in place (a hub's submitted/), nbgrader copies the student's folder,
+    and a `course` package in it shadows the installed one in the kernel. The checks that
+    count run in the grader, so the wrong answers still earn nothing."""
+    course = _course(tmp_path)
+    folder = course / "submitted" / "shadow" / MODULE
+    (folder / "course").mkdir(parents=True)
+    (folder / f"{MODULE}.ipynb").write_text(_text(_answers(WRONG)))
+    (folder / "course" / "__init__.py").write_text("")
+    (folder / "course" / "checks.py").write_text(
+        "def exercises(module):\n    return lambda *a, **k: print('ok')\n"
+        "def grade(*a, **k):\n    return None\n")
+    _grade(course, MODULE, "submitted", "--workers", "1", "--timeout", TIMEOUT,
+           "--course-dir", str(course))
+    row = _rows(course / "grades.csv")["shadow"]
+    assert row["score"] == "0", row
+    nb = read(course / "autograded" / "shadow" / MODULE / f"{MODULE}.ipynb")
+    verdicts = [c.metadata["course"]["verdict"] for c in nb.cells if is_test_cell(c)]
+    assert len(verdicts) == 2 and all(v["status"] != "right" for v in verdicts), verdicts
+
+
 # --- learner progress ---------------------------------------------------------------------
 
 

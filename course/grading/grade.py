@@ -53,6 +53,15 @@ class Run:
     release: Path
     scratch: Path
     log: list[str] = field(default_factory=list)
+    _originals: tuple[nbformat.NotebookNode, nbformat.NotebookNode] | None = None
+
+    def originals(self) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+        """Return the release and the source notebook, read once per run."""
+        if self._originals is None:
+            source = self.root / source_dir(self.config) / self.options.assignment
+            self._originals = (nbformat.read(self.release, as_version=4),
+                               nbformat.read(source / self.release.name, as_version=4))
+        return self._originals
 
     @property
     def output(self) -> Path:
@@ -106,11 +115,8 @@ def check_sandbox(options: GradeOptions) -> None:
 
 def flags_for(run: Run, path: Path) -> list[integrity.Flag]:
     """Return the suspicious-code flags of one submitted notebook."""
-    release = nbformat.read(run.release, as_version=4)
-    source = run.root / source_dir(run.config) / run.options.assignment / run.release.name
-    found = integrity.scan(nbformat.read(path, as_version=4), release,
-                           nbformat.read(source, as_version=4))
-    return found
+    release, source = run.originals()
+    return integrity.scan(nbformat.read(path, as_version=4), release, source)
 
 
 def _replace(source: str, target: Path) -> None:
