@@ -1,19 +1,25 @@
-"""``python -m course grade``: collect, autograde in parallel, feedback, export, report."""
+"""``python -m course grade``: collect, autograde in parallel, feedback, export, report.
+
+A run grades what it collected and reports everyone: students it did not
+grade keep the result of the run that last graded them (see
+:mod:`course.grading.ledger`), and ``grades.csv`` is rewritten, atomically,
+after each student, so a run stopped midway leaves a consistent report.
+"""
 
 from __future__ import annotations
 
 import shutil
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from dataclasses import replace as copy_of
 from pathlib import Path
 
 import nbformat
 from traitlets.config import Config
 
-from course.grading import gradebook, integrity, parallel, report, sandbox
-from course.grading.collect import Collection, collect, compile_pattern, default_pattern
+from course.grading import gradebook, integrity, ledger, parallel, report, sandbox
+from course.grading.collect import Collection, Ids, collect, compile_pattern, default_pattern
 from course.grading.coursedir import (
     GradingError,
     check_assignment,
@@ -41,6 +47,7 @@ class GradeOptions:
     output: Path | None = None
     unsafe_no_sandbox: bool = False
     submission_timeout: int = 900
+    allow_unlisted: bool = False
 
 
 @dataclass
@@ -53,6 +60,13 @@ class Run:
     release: Path
     scratch: Path
     log: list[str] = field(default_factory=list)
+    stamp: str = field(default_factory=ledger.now)
+    records: dict[str, ledger.Record] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    everyone: list[Student] = field(default_factory=list)
+    collection: Collection = field(default_factory=Collection)
+    on_roster: set[str] = field(default_factory=set)
+    points: dict[str, float] = field(default_factory=dict)
 
     @property
     def output(self) -> Path:
@@ -63,6 +77,19 @@ class Run:
     def db_url(self) -> str:
         """The main gradebook."""
         return str(self.config.CourseDirectory.db_url)
+
+    def record(self, student: str, outcome: report.Outcome) -> None:
+        """Keep one student's result of this run (its reasons and log) for later runs."""
+        entry = next((e for e in reversed(self.log) if e.startswith(f"===== {student}:")), "")
+        self.records[student] = ledger.Record(outcome.status,
+                                              report.run_reasons(outcome.reasons),
+                                              entry, self.stamp, dict(self.points))
+        self.pending.discard(student)
+
+    def checkpoint(self, student: str, outcome: report.Outcome) -> None:
+        """Record one student's result and rewrite the reports (atomically)."""
+        self.record(student, outcome)
+        write_reports(self)
 
     def folder(self, step: str, student: str) -> Path:
         """Return ``<root>/<step>/<student>/<assignment>`` as nbgrader names it."""
@@ -175,6 +202,7 @@ def grade_collected(run: Run, collection: Collection) -> dict[str, report.Outcom
     for result in parallel.run(template, run.options.assignment, jobs, workers, settings):
         outcome = absorb(run, result, outcomes[result.student], result.student in withhold)
         bar.step(result.student, outcome.status)
+        run.checkpoint(result.student, outcome)
     return outcomes
 
 
@@ -185,24 +213,156 @@ def roster_and_others(run: Run, roster: list[Student], collected: list[str]) -> 
     return known + [Student(s) for s in collected if s not in ids]
 
 
-def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome],
-           on_roster: set[str]) -> list[report.Outcome]:
-    """Settle every student's outcome from the gradebook; write grades.csv; print the table."""
-    settled, rows = [], []
-    for student in everyone:
-        outcome = outcomes.get(student.id, report.Outcome(student.id))
+def _answers(path: Path) -> dict[str, str] | None:
+    """Return a notebook's answer cells (code and written) by grade id; None if unreadable."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # an invalid resubmission counts as a change
+        return None
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source.strip() for cell in nb.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and cell.metadata["nbgrader"].get("grade_id")}
+
+
+def reopen_changed(run: Run, collection: Collection) -> None:
+    """Reopen hand-given scores of a student whose resubmission changed their answers.
+
+    The scores are kept (shown in the formgrader) but marked "needs manual
+    grade" again, and the student is held for review with a reason; a re-grade
+    of the same notebook leaves hand grades alone.
+    """
+    for student in collection.students:
+        previous = run.folder("autograded", student) / run.release.name
+        hand = gradebook.manual_scores(run.db_url, run.options.assignment, student)
+        if not hand or not previous.is_file():
+            continue
+        new = collection.submitted.get(student)
+        if new is not None and _answers(new) == _answers(previous):
+            continue
+        gradebook.reopen(run.db_url, run.options.assignment, student, sorted(hand))
+        items = ", ".join(f"{name} ({score:g})" for name, score in sorted(hand.items()))
+        collection.notes.setdefault(student, []).append(
+            f"resubmitted with changed answers after you graded it by hand: your scores "
+            f"({items}) are kept, marked for grading again")
+
+
+def pending_outcome(run: Run, student: str) -> report.Outcome:
+    """Return the outcome of a student this run has not finished grading yet."""
+    return report.Outcome(student, report.REVIEW, [
+        f"not graded yet: the run started {run.stamp} had not finished this student "
+        "(if it was stopped, grade again)"])
+
+
+def outcomes_now(db_url: str, assignment: str, people: list[Student],
+                 records: dict[str, ledger.Record], on_roster: set[str],
+                 pending: dict[str, report.Outcome] | None = None) -> list[report.Outcome]:
+    """Return every student's outcome: the run that graded them, settled by the gradebook."""
+    standings = gradebook.standings(db_url, assignment, [s.id for s in people])
+    settled = []
+    for student in people:
+        record = records.get(student.id)
+        outcome = (report.Outcome(student.id, record.status, list(record.reasons)) if record
+                   else report.Outcome(student.id))
         if on_roster and student.id not in on_roster:
             outcome.reasons.append("not on the roster")
-        outcome = report.settle(outcome, gradebook.standing(run.db_url, run.options.assignment,
-                                                            student.id))
+        if pending and student.id in pending:
+            outcome = copy_of(pending[student.id], reasons=list(pending[student.id].reasons))
+            standing = standings[student.id]
+            outcome.score, outcome.max_score = standing.score, standing.max_score
+        else:
+            outcome = report.settle(outcome, standings[student.id],
+                                    record.points if record else None)
         settled.append(outcome)
-        rows.append(report.outcome_row(outcome, run.options.assignment, student))
-    report.write_csv(run.output, rows)
-    run.output.with_suffix(".log").write_text("\n".join(run.log), encoding="utf-8")
-    report.summary(settled)
-    print(f"grades written to {run.output}, nbgrader's log to "
-          f"{run.output.with_suffix('.log')}, feedback to {run.folder('feedback', '<student>')}")
     return settled
+
+
+def stray_outcomes(collection: Collection) -> list[report.Outcome]:
+    """Return a "not graded" row for each notebook refused for its student id."""
+    return [report.Outcome(stray.student, report.NOT_GRADED, [f"{stray.name}: {stray.reason}"])
+            for stray in collection.strays]
+
+
+#: nbgrader warns about every test cell whose hidden tests the release left out
+CHECKSUM_NOISE = "Attribute 'checksum' for cell"
+
+
+def quiet(log: str) -> str:
+    """Return nbgrader's log without its checksum warnings (deleted or edited cells are reasons)."""
+    lines = log.split("\n")
+    kept = [line for line in lines if CHECKSUM_NOISE not in line]
+    dropped = len(lines) - len(kept)
+    note = (f"[{dropped} nbgrader checksum warnings left out: hidden tests change every test "
+            "cell's checksum; deleted or edited test cells are in grades.csv's reasons]\n"
+            if dropped else "")
+    return note + "\n".join(kept)
+
+
+def log_text(run: Run) -> str:
+    """Return grades.log: this run's header and skipped files, then each student's log."""
+    graded = sorted(run.collection.students)
+    lines = [f"grading run {run.stamp}: {run.options.assignment}, {len(graded)} notebook(s) "
+             f"from {run.options.submissions}"]
+    lines += [f"skipped {report.escape(name)}: {report.escape(why)}"
+              for name, why in run.collection.skipped]
+    lines += [f"not graded {report.escape(s.name)}: {report.escape(s.reason)}"
+              for s in run.collection.strays]
+    order = [s.id for s in run.everyone] + sorted(set(run.records) - {s.id for s in run.everyone})
+    logs = [quiet(run.records[s].log) for s in order if s in run.records and run.records[s].log]
+    return "\n".join(lines + logs) + "\n"
+
+
+def write_reports(run: Run) -> list[report.Outcome]:
+    """Rewrite grades.csv, grades.log and the ledger from the gradebook and this run."""
+    pending = {student: pending_outcome(run, student) for student in run.pending}
+    settled = outcomes_now(run.db_url, run.options.assignment, run.everyone, run.records,
+                           run.on_roster, pending)
+    settled += stray_outcomes(run.collection)
+    info = {s.id: s for s in run.everyone}
+    rows = [report.outcome_row(o, run.options.assignment, info.get(o.student)) for o in settled]
+    ledger.save(run.output, run.options.assignment, run.records)
+    report.write_csv(run.output, rows)
+    ledger.write_atomic(run.output.with_suffix(".log"), log_text(run))
+    return settled
+
+
+def begin(run: Run, everyone: list[Student], collection: Collection,
+          on_roster: set[str]) -> None:
+    """Load the earlier runs' results and mark this run's students as pending."""
+    run.records = ledger.load(run.output, run.options.assignment)
+    run.everyone, run.collection, run.on_roster = everyone, collection, on_roster
+    run.pending = set(collection.students)
+    run.points = gradebook.assignment_points(run.db_url, run.options.assignment)
+    write_reports(run)
+
+
+def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome],
+           on_roster: set[str]) -> list[report.Outcome]:
+    """Record this run's outcomes; write grades.csv, grades.log, the history; print the table."""
+    for student, outcome in outcomes.items():
+        if student in run.pending:
+            run.record(student, outcome)
+    settled = write_reports(run)
+    kept = ledger.keep_copy(run.output, run.stamp)
+    refresh_stale_feedback(run, outcomes)
+    report.summary(settled, skipped=run.collection.skipped)
+    print(f"grades written to {run.output}, nbgrader's log to "
+          f"{run.output.with_suffix('.log')}, feedback to {run.folder('feedback', '<student>')}"
+          + (f"; this run's report kept in {kept[0].parent}" if kept else ""))
+    return settled
+
+
+def refresh_stale_feedback(run: Run, outcomes: dict[str, report.Outcome]) -> None:
+    """Rewrite feedback the workers wrote from a stale gradebook: hand grades, held points."""
+    from course.grading.refresh import refresh_feedback
+
+    stale = [student for student in sorted(outcomes)
+             if run.folder("autograded", student).is_dir() and
+             (outcomes[student].status == report.REVIEW
+              or gradebook.manual_scores(run.db_url, run.options.assignment, student))]
+    if stale:
+        done = refresh_feedback(run.root, run.options.assignment, stale)
+        run.log += [f"feedback could not be rewritten for {s}: {why}"
+                    for s, why in done.failed.items()]
 
 
 def grade(options: GradeOptions) -> list[report.Outcome]:
@@ -214,19 +374,19 @@ def grade(options: GradeOptions) -> list[report.Outcome]:
     check_options(options)
     check_sandbox(options)
     roster = read_roster(options.roster) if options.roster else []
+    ids = Ids(frozenset(s.id for s in roster) if roster else None, options.allow_unlisted)
     pattern = options.pattern or default_pattern(config)
     compile_pattern(pattern)
     base = Path(tempfile.mkdtemp(prefix="course-grading-"))
     try:
         release = gradebook.prepare_assignment(config, options.assignment, base / "release")
         run = Run(root, config, options, release, base)
-        collection = collect(options.submissions, root, options.assignment, pattern)
+        collection = collect(options.submissions, root, options.assignment, pattern, ids)
         everyone = roster_and_others(run, roster, collection.students)
         gradebook.add_students(run.db_url, everyone)
+        reopen_changed(run, collection)
+        begin(run, everyone, collection, {s.id for s in roster})
         outcomes = grade_collected(run, collection)
-        for name, why in collection.skipped:
-            print(f"skipped {name}: {why}", file=sys.stderr)
-            run.log.append(f"skipped {name}: {why}")
         return finish(run, everyone, outcomes, {s.id for s in roster})
     finally:
         shutil.rmtree(base, ignore_errors=True)
