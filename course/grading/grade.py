@@ -225,25 +225,29 @@ def _answers(path: Path) -> dict[str, str] | None:
 
 
 def reopen_changed(run: Run, collection: Collection) -> None:
-    """Reopen hand-given scores of a student whose resubmission changed their answers.
+    """Compare each submission with the one graded before; keep or reopen what a human did.
 
-    The scores are kept (shown in the formgrader) but marked "needs manual
-    grade" again, and the student is held for review with a reason; a re-grade
-    of the same notebook leaves hand grades alone.
+    A re-grade of the same answers keeps hand grades and carries the earlier
+    run's reasons over (so a duplicate or a time-out is not forgotten). Changed
+    answers reopen every hand-given score: kept (shown in the formgrader) but
+    marked "needs manual grade" again, with a reason.
     """
     for student in collection.students:
         previous = run.folder("autograded", student) / run.release.name
-        hand = gradebook.manual_scores(run.db_url, run.options.assignment, student)
-        if not hand or not previous.is_file():
+        if not previous.is_file():
             continue
         new = collection.submitted.get(student)
+        notes = collection.notes.setdefault(student, [])
         if new is not None and _answers(new) == _answers(previous):
+            record = run.records.get(student)
+            notes += [r for r in (record.reasons if record else []) if r not in notes]
             continue
-        gradebook.reopen(run.db_url, run.options.assignment, student, sorted(hand))
-        items = ", ".join(f"{name} ({score:g})" for name, score in sorted(hand.items()))
-        collection.notes.setdefault(student, []).append(
-            f"resubmitted with changed answers after you graded it by hand: your scores "
-            f"({items}) are kept, marked for grading again")
+        hand = gradebook.manual_scores(run.db_url, run.options.assignment, student)
+        if hand:
+            gradebook.reopen(run.db_url, run.options.assignment, student, sorted(hand))
+            items = ", ".join(f"{name} ({score:g})" for name, score in sorted(hand.items()))
+            notes.append(f"resubmitted with changed answers after you graded it by hand: your "
+                         f"scores ({items}) are kept, marked for grading again")
 
 
 def pending_outcome(run: Run, student: str) -> report.Outcome:
@@ -286,19 +290,20 @@ def stray_outcomes(collection: Collection) -> list[report.Outcome]:
 CHECKSUM_NOISE = "Attribute 'checksum' for cell"
 
 
-def quiet(log: str) -> str:
-    """Return nbgrader's log without its checksum warnings (deleted or edited cells are reasons)."""
+def quiet(log: str) -> tuple[str, int]:
+    """Return nbgrader's log without its checksum warnings, and how many were left out."""
     lines = log.split("\n")
     kept = [line for line in lines if CHECKSUM_NOISE not in line]
-    dropped = len(lines) - len(kept)
-    note = (f"[{dropped} nbgrader checksum warnings left out: hidden tests change every test "
-            "cell's checksum; deleted or edited test cells are in grades.csv's reasons]\n"
-            if dropped else "")
-    return note + "\n".join(kept)
+    return "\n".join(kept), len(lines) - len(kept)
 
 
 def log_text(run: Run) -> str:
-    """Return grades.log: this run's header and skipped files, then each student's log."""
+    """Return grades.log: this run's header and skipped files, then each student's log.
+
+    nbgrader's checksum warnings are left out: the release has no hidden tests,
+    so every test cell's checksum differs from the source's; a deleted or edited
+    test cell is a reason in grades.csv instead.
+    """
     graded = sorted(run.collection.students)
     lines = [f"grading run {run.stamp}: {run.options.assignment}, {len(graded)} notebook(s) "
              f"from {run.options.submissions}"]
@@ -308,7 +313,12 @@ def log_text(run: Run) -> str:
               for s in run.collection.strays]
     order = [s.id for s in run.everyone] + sorted(set(run.records) - {s.id for s in run.everyone})
     logs = [quiet(run.records[s].log) for s in order if s in run.records and run.records[s].log]
-    return "\n".join(lines + logs) + "\n"
+    dropped = sum(n for _, n in logs)
+    if dropped:
+        lines.append(f"({dropped} nbgrader warnings \"Attribute 'checksum' ... has changed!\" "
+                     "left out: hidden tests change every test cell's checksum; deleted or "
+                     "edited test cells are reasons in grades.csv)")
+    return "\n".join(lines + [text for text, _ in logs]) + "\n"
 
 
 def write_reports(run: Run) -> list[report.Outcome]:
@@ -384,8 +394,8 @@ def grade(options: GradeOptions) -> list[report.Outcome]:
         collection = collect(options.submissions, root, options.assignment, pattern, ids)
         everyone = roster_and_others(run, roster, collection.students)
         gradebook.add_students(run.db_url, everyone)
-        reopen_changed(run, collection)
         begin(run, everyone, collection, {s.id for s in roster})
+        reopen_changed(run, collection)
         outcomes = grade_collected(run, collection)
         return finish(run, everyone, outcomes, {s.id for s in roster})
     finally:
