@@ -85,10 +85,12 @@ def _notebook(release, answers, delete_tests=False) -> str:
     return nbformat.writes(nb)
 
 
-def _zip(path: Path, files: dict[str, str]) -> Path:
+def _zip(path: Path, files: dict[str, str], older: tuple[str, ...] = ()) -> Path:
+    """Write a platform's zip; the members named in ``older`` were uploaded a day earlier."""
     with zipfile.ZipFile(path, "w") as zf:
         for name, text in files.items():
-            zf.writestr(name, text)
+            zf.writestr(zipfile.ZipInfo(name, (2026, 11, 1 if name in older else 2, 9, 0, 0)),
+                        text)
     return path
 
 
@@ -173,10 +175,9 @@ def cycle(tmp_path_factory):
         f"export/zed_{MODULE}.ipynb": _notebook(release, RIGHT),
         f"export/.~lock_{MODULE}.ipynb": "{}",
     }
-    # the platform's zip holds the two eve files in that order; the second is newer
-    archive = _zip(tmp / "export.zip", files)
+    # eve uploaded twice: the wrong notebook first, the right one a day later
+    archive = _zip(tmp / "export.zip", files, older=(f"export/eve@acme.io_{MODULE}.ipynb",))
     steps, seconds = {}, {}
-    os.utime(archive)
 
     def step(name, action):
         began = time.perf_counter()
@@ -239,7 +240,8 @@ def test_first_grade_reports_every_learner_with_the_guides_ids(cycle):
 def test_a_stray_is_reported_loudly_and_kept_out_of_the_gradebook(cycle):
     course, steps = cycle
     rows, out = steps["grade"]["rows"], steps["grade"]["out"].stdout
-    assert rows["zed"]["status"] == "not graded" and "no roster id matches" in rows["zed"]["reasons"]
+    assert rows["zed"]["status"] == "not graded"
+    assert "no roster id matches" in rows["zed"]["reasons"]
     assert "NOT GRADED because of their student id: zed" in out, out
     assert "zed" not in steps["grade"]["gradebook"] | steps["export"]["gradebook"]
     assert not (course / "submitted" / "zed").exists()
@@ -251,7 +253,7 @@ def test_a_stray_is_reported_loudly_and_kept_out_of_the_gradebook(cycle):
 def test_the_log_keeps_real_problems_not_checksum_noise(cycle):
     _, steps = cycle
     log = steps["grade"]["log"]
-    assert "Attribute 'checksum'" not in log
+    assert "[WARNING] Attribute 'checksum' for cell" not in log
     assert "checksum ... has changed!\" left out" in log
     assert "===== f_loops:" in log and "CellTimeoutError" in log
 
@@ -270,7 +272,7 @@ def test_hand_grades_make_rows_final_and_export_says_what_is_not(cycle):
         assert export[student]["final"] == "no"
         assert _same(export[student], steps["grade"]["rows"][student], "status", "reasons")
     out = steps["hand-grade+export"]["out"].stdout
-    assert "2 final, 6 not final" in out, out
+    assert "2 final, 5 not final" in out, out
 
 
 @pytest.mark.slow
@@ -289,12 +291,13 @@ def test_feedback_after_hand_grading_shows_the_hand_grade_and_no_hidden_test(cyc
 @pytest.mark.slow
 def test_one_resubmission_changes_that_row_only(cycle):
     course, steps = cycle
-    before, after = steps["feedback"]["rows"], steps["resubmission"]["rows"]
+    before, after = steps["hand-grade+export"]["export"], steps["resubmission"]["rows"]
     assert (after["d.nguyen"]["status"], after["d.nguyen"]["score"],
             after["d.nguyen"]["max_score"]) == ("grade by hand", "5", "7")
     for student in ("eve@acme.io", "f_loops", "g.deletes", "carol", "carol_smith", "h_absent"):
         assert _same(after[student], before[student], "score", "timestamp"), student
         assert before[student]["reasons"] in after[student]["reasons"], student
+    assert "zed" not in after, "a stray is reported by the run that found it, not kept"
     # the points changed before this run: the others are on the old scale, and say so
     assert "graded when the points were different (bad_risk_share_test 2 -> 4)" in \
         after["carol_smith"]["reasons"]
