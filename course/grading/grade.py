@@ -67,6 +67,7 @@ class Run:
     collection: Collection = field(default_factory=Collection)
     on_roster: set[str] = field(default_factory=set)
     points: dict[str, float] = field(default_factory=dict)
+    standings: dict[str, gradebook.Standing] = field(default_factory=dict)
 
     @property
     def output(self) -> Path:
@@ -89,7 +90,7 @@ class Run:
     def checkpoint(self, student: str, outcome: report.Outcome) -> None:
         """Record one student's result and rewrite the reports (atomically)."""
         self.record(student, outcome)
-        write_reports(self)
+        write_reports(self, [student])
 
     def folder(self, step: str, student: str) -> Path:
         """Return ``<root>/<step>/<student>/<assignment>`` as nbgrader names it."""
@@ -259,9 +260,16 @@ def pending_outcome(run: Run, student: str) -> report.Outcome:
 
 def outcomes_now(db_url: str, assignment: str, people: list[Student],
                  records: dict[str, ledger.Record], on_roster: set[str],
-                 pending: dict[str, report.Outcome] | None = None) -> list[report.Outcome]:
-    """Return every student's outcome: the run that graded them, settled by the gradebook."""
-    standings = gradebook.standings(db_url, assignment, [s.id for s in people])
+                 pending: dict[str, report.Outcome] | None = None,
+                 standings: dict[str, gradebook.Standing] | None = None
+                 ) -> list[report.Outcome]:
+    """Return every student's outcome: the run that graded them, settled by the gradebook.
+
+    ``standings`` (read from the gradebook if not given) is each student's
+    submission as the gradebook has it.
+    """
+    if standings is None:
+        standings = gradebook.standings(db_url, assignment, [s.id for s in people])
     settled = []
     for student in people:
         record = records.get(student.id)
@@ -321,11 +329,18 @@ def log_text(run: Run) -> str:
     return "\n".join(lines + [text for text, _ in logs]) + "\n"
 
 
-def write_reports(run: Run) -> list[report.Outcome]:
-    """Rewrite grades.csv, grades.log and the ledger from the gradebook and this run."""
+def write_reports(run: Run, changed: list[str] | None = None) -> list[report.Outcome]:
+    """Rewrite grades.csv, grades.log and the ledger from the gradebook and this run.
+
+    ``changed``: only these students' standings are read again (after each
+    student); otherwise everyone's are.
+    """
+    ids = [s.id for s in run.everyone]
+    fresh = ids if changed is None or not run.standings else [s for s in changed if s in ids]
+    run.standings.update(gradebook.standings(run.db_url, run.options.assignment, fresh))
     pending = {student: pending_outcome(run, student) for student in run.pending}
     settled = outcomes_now(run.db_url, run.options.assignment, run.everyone, run.records,
-                           run.on_roster, pending)
+                           run.on_roster, pending, run.standings)
     settled += stray_outcomes(run.collection)
     info = {s.id: s for s in run.everyone}
     rows = [report.outcome_row(o, run.options.assignment, info.get(o.student)) for o in settled]
