@@ -29,7 +29,16 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from nbtools import HIDDEN, ROOT, course_env, grading, make_course, read, solution_path
+from nbtools import (
+    HIDDEN,
+    ROOT,
+    course_env,
+    grading,
+    make_course,
+    read,
+    require_sandbox,
+    solution_path,
+)
 
 from course.grading import gradebook, ledger, report
 from course.grading.collect import Collection, Ids, collect
@@ -160,6 +169,7 @@ def _same(row: dict[str, str], before: dict[str, str], *fields: str) -> bool:
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
     """Play every step; keep what each one left (grades.csv, outputs, timings)."""
+    require_sandbox()
     tmp = tmp_path_factory.mktemp("cycle")
     course = make_course(tmp / "course", [MODULE])
     _add_memo(course)
@@ -353,6 +363,7 @@ def test_changed_answers_reopen_hand_grades_and_the_same_answers_keep_reasons(cy
 
 @pytest.mark.slow
 def test_a_killed_grader_leaves_a_consistent_report(tmp_path):
+    require_sandbox()
     course = make_course(tmp_path / "course", [MODULE])
     release = _release(course, tmp_path / "release")
     slow = {**RIGHT, "bad_risk_share_answer": "import time\ntime.sleep(300)"}

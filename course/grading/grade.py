@@ -9,6 +9,7 @@ after each student, so a run stopped midway leaves a consistent report.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
