@@ -530,3 +530,57 @@ def test_settle_keeps_a_hand_grade_and_says_when_points_changed():
         "needs review"
     reviewed = report.settle(report.Outcome("x", report.REVIEW, ["why"]), standing)
     assert reviewed.status == "graded" and "reviewed by hand" in reviewed.reasons[-1]
+
+
+# --- the guide's commands exist, and bad input says what to do ------------------------------
+
+
+def _documented_commands() -> set[str]:
+    text = (ROOT / "README.md").read_text() + (ROOT / "course" / "INSTRUCTORS.md").read_text()
+    return set(re.findall(r"python -m course ([a-z-]+)", text))
+
+
+def test_every_course_command_the_guide_names_exists(capsys):
+    from course.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert {"grade", "formgrader", "feedback", "export"} <= _documented_commands()
+    assert _documented_commands() <= set(commands)
+
+
+def test_no_guide_tells_to_run_what_does_not_exist_or_what_it_says_not_to_use():
+    readme = (ROOT / "README.md").read_text()
+    short = readme[readme.index("## For instructors"):]
+    short = short[short.index("```sh"):short.index("```", short.index("```sh") + 5)]
+    for banned in ("nbgrader autograde", "nbgrader generate_feedback", "nbgrader export",
+                   "nbgrader formgrader"):
+        assert banned not in short, banned
+    guide = (ROOT / "course" / "INSTRUCTORS.md").read_text()
+    runs = [line for line in (readme + guide).splitlines()
+            if re.match(r"\s*nbgrader formgrader", line) or "`nbgrader formgrader`)" in line]
+    assert not runs, runs
+    assert "Manage Assignments" not in guide
+    assert "Nbgrader → Formgrader" in guide
+
+
+def test_formgrader_opens_jupyterlab_on_the_formgrader_page(tmp_path, capsys):
+    from course.cli import main
+
+    course = make_course(tmp_path / "course", [MODULE])
+    assert main(["formgrader", "--dry-run", "--port", "8899", "--course-dir", str(course)]) == 0
+    out = capsys.readouterr().out
+    assert "jupyter lab --port=8899 --LabApp.default_url=/formgrader" in out
+    assert "http://localhost:8899/formgrader" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["feedback", MODULE, "nobody"], "no autograded notebook for nobody"),
+    (["export", MODULE], "first with `python -m course grade"),
+    (["export", "99_none"], "unknown assignment"),
+])
+def test_feedback_and_export_say_what_to_do_first(tmp_path, capsys, argv, message):
+    from course.cli import main
+
+    course = make_course(tmp_path / "course", [MODULE])
+    assert main([*argv, "--course-dir", str(course)]) == 2
+    assert message in capsys.readouterr().err

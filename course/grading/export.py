@@ -11,7 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from course.grading import gradebook, ledger, report
-from course.grading.coursedir import check_assignment, course_root, load_config
+from course.grading.coursedir import (
+    GradingError,
+    check_assignment,
+    course_root,
+    load_config,
+    put_venv_on_path,
+)
 from course.grading.grade import outcomes_now
 from course.grading.roster import read_roster
 
@@ -23,10 +29,14 @@ def export(assignment: str, course_dir: Path, to: Path | None = None,
     ``roster`` limits and orders the rows (default: every gradebook student);
     ``grades`` is the report ``grade`` wrote, whose reasons are kept.
     """
+    put_venv_on_path()
     root = course_root(course_dir)
     config = load_config(root)
     check_assignment(root, config, assignment)
     db_url = str(config.CourseDirectory.db_url)
+    if not (root / "gradebook.db").is_file():
+        raise GradingError(f"there is no gradebook in {root} yet: grade {assignment} first "
+                           f"with `python -m course grade {assignment} ...`.")
     students = read_roster(roster) if roster else gradebook.students(db_url)
     records = ledger.load(grades or root / "grades.csv", assignment)
     on_roster = {s.id for s in students} if roster else set()

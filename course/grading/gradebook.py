@@ -210,7 +210,14 @@ def standing(db_url: str, assignment: str, student: str) -> Standing:
 
 def standings(db_url: str, assignment: str, students: list[str]) -> dict[str, Standing]:
     """Return the gradebook's score for each of ``students``, read in one session."""
+    from nbgrader.api import MissingEntry
+
     with gradebook(db_url) as gb:
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry as error:
+            raise GradingError(f"the gradebook has no assignment {assignment!r} yet: grade it "
+                               f"first with `python -m course grade {assignment} ...`.") from error
         return {student: _standing(gb, assignment, student) for student in students}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from course.grading.coursedir import GradingError, make_api
+from course.grading.coursedir import GradingError, make_api, put_venv_on_path
 
 
 @dataclass
@@ -35,6 +35,7 @@ def refresh_feedback(root: Path, assignment: str, students: list[str] | None = N
     """Write feedback for ``students`` (default: everyone autograded) from the gradebook."""
     from course.grading.settings import grading_config
 
+    put_venv_on_path()
     known = autograded_students(root, assignment)
     wanted = known if students is None else students
     unknown = sorted(set(wanted) - set(known))
