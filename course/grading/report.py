@@ -24,7 +24,7 @@ COLUMNS = ["student_id", "first_name", "last_name", "email", "assignment", "stat
 #: Reasons that say what the gradebook shows now; worked out again at every report.
 DERIVED = ("written answers for the formgrader: ", "items marked for manual grading",
            "no notebook submitted", "not on the roster", "reviewed by hand",
-           "graded when the points were different", "written answer changed since")
+           "graded when the points were different")
 BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
 KERNEL_ERRORS = {
     "CellTimeoutError": "cell {cell} ran longer than the {timeout} s limit and was stopped",
