@@ -240,7 +240,7 @@ def test_one_row_per_roster_student_missing_included(cohort_run):
     assert rows["z-absent"]["status"] == "missing"
     assert rows["z-absent"]["score"] == "" and "no notebook" in rows["z-absent"]["reasons"]
     assert rows["a-right"]["email"] == "a-right@example.org"
-    assert "readme.txt" in result.stderr, "the skipped file is not reported"
+    assert "skipped submissions/readme.txt: not a notebook" in result.stdout, result.stdout
     assert "z-absent" in result.stdout and "1 missing" in result.stdout, result.stdout
 
 

@@ -1,4 +1,8 @@
-"""The ``grade`` and ``bench-grading`` subcommands of ``python -m course``."""
+"""The instructor's subcommands of ``python -m course``.
+
+``grade``, ``formgrader``, ``feedback``, ``export`` (one per step of the
+instructor guide, in that order) and ``bench-grading``.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +22,39 @@ def _grade(args: argparse.Namespace) -> int:
         pattern=args.pattern, workers=args.workers, timeout=args.timeout,
         memory_mb=args.memory_mb, course_dir=Path(args.course_dir),
         output=Path(args.output) if args.output else None,
-        unsafe_no_sandbox=args.unsafe_no_sandbox, submission_timeout=args.submission_timeout)
+        unsafe_no_sandbox=args.unsafe_no_sandbox, submission_timeout=args.submission_timeout,
+        allow_unlisted=args.allow_unlisted)
     grade(options)
     return 0
+
+
+def _feedback(args: argparse.Namespace) -> int:
+    from course.grading.coursedir import check_assignment, course_root, load_config
+    from course.grading.refresh import refresh_feedback
+
+    root = course_root(Path(args.course_dir))
+    check_assignment(root, load_config(root), args.assignment)
+    done = refresh_feedback(root, args.assignment, args.students or None)
+    for student, why in done.failed.items():
+        print(f"feedback for {student} failed: {why}", file=sys.stderr)
+    print(f"feedback written for {len(done.written)} student(s) to "
+          f"feedback/<student>/{args.assignment}/ (hand grades included, hidden tests hidden)")
+    return 1 if done.failed else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from course.grading.export import export
+
+    export(args.assignment, Path(args.course_dir), Path(args.to) if args.to else None,
+           Path(args.roster) if args.roster else None,
+           Path(args.grades) if args.grades else None)
+    return 0
+
+
+def _formgrader(args: argparse.Namespace) -> int:
+    from course.grading.formgrader import open_formgrader
+
+    return open_formgrader(Path(args.course_dir), args.port, args.dry_run)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -76,7 +110,45 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
                             "permissions (only for code you trust)")
     grade.add_argument("--course-dir", default=".", help="the course root (default: here)")
     grade.add_argument("--output", help="where to write the grades (default: grades.csv)")
+    grade.add_argument("--allow-unlisted", action="store_true",
+                       help="also grade notebooks whose id is not on the roster (default: "
+                            "report them as not graded, write nothing for them)")
     grade.set_defaults(run=_guarded(_grade))
+
+
+def _add_steps(commands: argparse._SubParsersAction) -> None:
+    formgrader = commands.add_parser(
+        "formgrader", help="open nbgrader's formgrader (hand-grading) in JupyterLab",
+        description="Start JupyterLab in the course root on nbgrader's formgrader page, where "
+                    "you grade decision memos and review held submissions.")
+    formgrader.add_argument("--port", type=int, default=8888)
+    formgrader.add_argument("--dry-run", action="store_true",
+                            help="print the command and the address, start nothing")
+    formgrader.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    formgrader.set_defaults(run=_guarded(_formgrader))
+
+    feedback = commands.add_parser(
+        "feedback", help="rewrite feedback from the gradebook (after hand-grading)",
+        description="Regenerate feedback/<student>/<assignment>/ from the autograded notebooks "
+                    "and the gradebook as it is now: hand-given scores and comments included, "
+                    "hidden tests replaced by their verdict. Run it after hand-grading and "
+                    "before sending feedback or `nbgrader release_feedback`.")
+    feedback.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
+    feedback.add_argument("students", nargs="*", help="only these students (default: all)")
+    feedback.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    feedback.set_defaults(run=_guarded(_feedback))
+
+    export = commands.add_parser(
+        "export", help="write final grades with a status column (final or not, and why)",
+        description="Write one row per student from the gradebook as it is now, with `status` "
+                    "and `final` columns: a row is final only when it is graded with nothing "
+                    "left to review or grade by hand.")
+    export.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
+    export.add_argument("--to", help="the file to write (default: final_grades.csv)")
+    export.add_argument("--roster", help="CSV with a student_id column: these rows, this order")
+    export.add_argument("--grades", help="the report `grade` wrote (default: grades.csv)")
+    export.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    export.set_defaults(run=_guarded(_export))
 
 
 
@@ -108,7 +180,8 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``grade``, ``bench-grading`` and ``report`` to the ``python -m course`` parser."""
+    """Add the instructor's commands to the ``python -m course`` parser."""
     _add_grade(commands)
+    _add_steps(commands)
     _add_bench(commands)
     _add_report(commands)

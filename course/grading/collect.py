@@ -1,23 +1,33 @@
 """Collect a cohort's notebooks from a folder or a zip into nbgrader's ``submitted/`` layout.
 
 Learning platforms export one notebook per student with the student's id in
-the file name (``alice_00_welcome.ipynb``) or in a folder name. A regular
-expression with a ``student_id`` group, searched in each file's path inside the
-folder or zip, finds the id; each notebook is copied, whatever its name, to
-``submitted/<student_id>/<assignment>/<assignment>.ipynb`` where nbgrader
-expects it. Zip members are read, never extracted, so a crafted archive cannot
-write outside the course.
+the file name (``carol_smith_00_welcome.ipynb``) or in a folder name. By
+default the id is the file name without ``.ipynb``, without the assignment id
+at its end (``_00_welcome``) and without a copy number (`` (1)``); with a
+roster it must be a roster id (matched exactly, else case-insensitively).
+A regular expression with a ``student_id`` group, searched in each file's path
+inside the folder or zip, finds the id on other layouts. Each notebook is
+copied, whatever its name, to ``submitted/<student_id>/<assignment>/<assignment>.ipynb``
+where nbgrader expects it. Zip members are read, never extracted, so a crafted
+archive cannot write outside the course; their declared size is checked before
+anything is read, and symbolic links are refused.
 
 Notebooks already in nbgrader's layout (``<student>/<assignment>/<assignment>.ipynb``,
 as ``nbgrader collect`` leaves them after an exchange) are recognised by the
 default pattern, and the course's own ``submitted/`` folder is graded in place:
 nothing in it is rewritten, so nbgrader's ``timestamp.txt`` stays.
+
+Every file that is not graded is listed with its reason (``skipped``); a
+notebook whose id is invalid or not on the roster is a ``stray``: reported,
+never written to ``submitted/`` or the gradebook unless the instructor asks.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import stat
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,14 +37,16 @@ import nbformat
 from traitlets.config import Config
 
 from course.grading.coursedir import GradingError
-from course.grading.roster import valid_id
+from course.grading.roster import id_problem
 
-#: The student id is the file name up to its first ``_`` or ``.``:
-#: ``alice.ipynb`` and ``alice_00_welcome.ipynb`` both belong to ``alice``.
-DEFAULT_PATTERN = r"(?P<student_id>[^/_.]+)[^/]*\.ipynb$"
+#: The default: the file name without ``.ipynb``, a trailing ``_<assignment>`` and a
+#: copy number, so ``carol_smith_00_welcome (1).ipynb`` belongs to ``carol_smith``.
+#: (Written for any module id; the assignment being graded is used in its place.)
+DEFAULT_PATTERN = r"(?P<student_id>[^/]+?)(?:[_.\- ]\d\d_\w+?)?(?:\s*\(\d+\))?\.ipynb$"
 MAX_BYTES = 50 * 1024 * 1024
-IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
-#: nbgrader's own files beside a submitted notebook
+CLUTTER = {"__MACOSX": "macOS archive clutter (__MACOSX)",
+           ".ipynb_checkpoints": "a Jupyter autosave (.ipynb_checkpoints)"}
+#: nbgrader's own files beside a submitted notebook (part of a submission, not skipped)
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 
 
@@ -45,6 +57,17 @@ class Entry:
     name: str
     mtime: float
     read: Callable[[], bytes]
+    size: int = 0
+    link: bool = False
+
+
+@dataclass
+class Stray:
+    """A notebook not graded because of its student id: invalid, or not on the roster."""
+
+    name: str
+    student: str
+    reason: str
 
 
 @dataclass
@@ -55,11 +78,37 @@ class Collection:
     invalid: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    strays: list[Stray] = field(default_factory=list)
 
     @property
     def students(self) -> list[str]:
         """Every student with a notebook, valid or not."""
         return sorted(set(self.submitted) | set(self.invalid))
+
+
+@dataclass(frozen=True)
+class Ids:
+    """How to turn a matched id into a student: the roster (if any) and what to do with others."""
+
+    roster: frozenset[str] | None = None
+    allow_unlisted: bool = False
+
+    def resolve(self, found: str) -> tuple[str, str]:
+        """Return ``(student, "")``, or ``(found, reason)`` if it cannot be graded as given."""
+        problem = id_problem(found)
+        if self.roster is None:
+            return (found, f"not graded: {problem}") if problem else (found, "")
+        if found in self.roster:
+            return found, ""
+        same = [r for r in self.roster if r.lower() == found.lower()]
+        if len(same) == 1:
+            return same[0], ""
+        if problem:
+            return found, f"not graded: {problem}, and no roster id matches it"
+        if self.allow_unlisted:
+            return found, ""
+        return found, ("not graded: no roster id matches it (fix the file name or the roster "
+                       "and grade again, or pass --allow-unlisted to grade it anyway)")
 
 
 def default_pattern(config: Config) -> str:
@@ -82,29 +131,48 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def _folder_entries(folder: Path) -> Iterator[Entry]:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        yield Entry(path.relative_to(folder).as_posix(), path.stat().st_mtime, path.read_bytes)
+    """Yield every file under ``folder``; symbolic links are yielded, never followed."""
+    found = []
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in dirs + files:
+            path = Path(top) / name
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+                found.append((path, info))
+    for path, info in sorted(found):
+        yield Entry(path.relative_to(folder).as_posix(), info.st_mtime, path.read_bytes,
+                    info.st_size, stat.S_ISLNK(info.st_mode))
 
 
 def _zip_entries(archive: zipfile.ZipFile) -> Iterator[Entry]:
     for info in sorted(archive.infolist(), key=lambda i: i.filename):
         if not info.is_dir():
             mtime = float("".join(f"{part:02d}" for part in info.date_time))
-            yield Entry(info.filename, mtime, lambda info=info: archive.read(info))
+            link = stat.S_ISLNK(info.external_attr >> 16)
+            yield Entry(info.filename, mtime, lambda info=info: archive.read(info),
+                        info.file_size, link)
 
 
-def _ignored(name: str) -> bool:
-    """Return True for platform clutter: ``__MACOSX``, checkpoints, hidden files."""
-    parts = PurePosixPath(name).parts
-    if parts and parts[-1] in NBGRADER_FILES:
-        return True
-    return any(p in IGNORED_PARTS or (p.startswith(".") and p != "..") for p in parts)
+def _ignored(name: str) -> str:
+    """Return why ``name`` is platform clutter or hidden ("" if it is not)."""
+    for part in PurePosixPath(name).parts:
+        if part in CLUTTER:
+            return CLUTTER[part]
+        if part.startswith(".") and part != "..":
+            return f"a hidden file or folder ({part} starts with a dot)"
+    return ""
 
 
 def nbgrader_layout(assignment: str) -> re.Pattern[str]:
     """Match ``<student>/<assignment>/<assignment>.ipynb``, nbgrader's own layout."""
     name = re.escape(assignment)
     return re.compile(rf"(?:^|/)(?P<student_id>[^/]+)/{name}/{name}\.ipynb$")
+
+
+def file_name_pattern(assignment: str) -> re.Pattern[str]:
+    """Return the default pattern for ``assignment``: the name without it or ``(1)``."""
+    name = re.escape(assignment)
+    return re.compile(rf"(?P<student_id>[^/]+?)(?:[_.\- ]{name})?(?:\s*\(\d+\))?\.ipynb$")
 
 
 def _match(entry: Entry, patterns: list[re.Pattern[str]]) -> tuple[str | None, str]:
@@ -114,15 +182,22 @@ def _match(entry: Entry, patterns: list[re.Pattern[str]]) -> tuple[str | None, s
     """
     if ".." in PurePosixPath(entry.name).parts or entry.name.startswith("/"):
         return None, "unsafe path (it points outside the folder or zip)"
+    if entry.link:
+        return None, "a symbolic link (never followed: a submission must be a plain file)"
     if not entry.name.lower().endswith(".ipynb"):
         return None, "not a notebook (.ipynb)"
     found = next((m for m in (p.search(entry.name) for p in patterns) if m), None)
     if not found or not found.group("student_id"):
         return None, f"no student id: the name does not match --pattern {patterns[-1].pattern!r}"
-    student = found.group("student_id")
-    if not valid_id(student):
-        return None, f"{student!r} is not a valid student id (letters, digits, . _ @ + -)"
-    return student, ""
+    return found.group("student_id"), ""
+
+
+def _too_large(entry: Entry) -> str:
+    """Return why ``entry`` is too large to read (from its declared size), or ""."""
+    if entry.size > MAX_BYTES:
+        return (f"the file is too large ({entry.size / 1e6:.0f} MB) to be a course notebook; "
+                "it was not read")
+    return ""
 
 
 def _problem(data: bytes) -> str:
@@ -161,15 +236,20 @@ def _write(course: Path, assignment: str, student: str, data: bytes) -> Path:
     return target
 
 
-def _gather(entries: Iterator[Entry], patterns: list[re.Pattern[str]],
+def _gather(entries: Iterator[Entry], patterns: list[re.Pattern[str]], ids: Ids,
             collection: Collection) -> dict[str, list[Entry]]:
     by_student: dict[str, list[Entry]] = {}
     for entry in entries:
-        if _ignored(entry.name):
+        if PurePosixPath(entry.name).name in NBGRADER_FILES and not entry.link:
             continue
         student, reason = _match(entry, patterns)
-        if student is None:
+        reason = _ignored(entry.name) or reason
+        if student is None or reason:
             collection.skipped.append((entry.name, reason))
+            continue
+        student, refused = ids.resolve(student)
+        if refused:
+            collection.strays.append(Stray(entry.name, student, refused))
         else:
             by_student.setdefault(student, []).append(entry)
     return by_student
@@ -199,38 +279,54 @@ def _patterns(pattern: str, assignment: str, in_place: bool) -> list[re.Pattern[
     if in_place:
         return [layout]
     compiled = compile_pattern(pattern)
-    return [layout, compiled] if pattern == DEFAULT_PATTERN else [compiled]
+    return [layout, file_name_pattern(assignment)] if pattern == DEFAULT_PATTERN else [compiled]
+
+
+def _part_of(name: str, assignment: str) -> bool:
+    """Return True if ``name`` (in ``submitted/``) belongs to ``<student>/<assignment>/``."""
+    return PurePosixPath(name).parts[1:2] == (assignment,)
+
+
+def _take(course: Path, assignment: str, chosen: Entry, in_place: bool,
+          collection: Collection, student: str) -> None:
+    """Read one student's chosen notebook (unless too large) and file it as valid or not."""
+    problem = _too_large(chosen)
+    if problem:
+        collection.invalid[student] = problem
+        return
+    data = chosen.read()
+    path = (course / "submitted" / chosen.name if in_place else
+            _write(course, assignment, student, data))
+    problem = _problem(data)
+    if problem:
+        collection.invalid[student] = problem
+    else:
+        collection.submitted[student] = path
 
 
 def collect(submissions: str | Path, course: Path, assignment: str,
-            pattern: str = DEFAULT_PATTERN) -> Collection:
+            pattern: str = DEFAULT_PATTERN, ids: Ids | None = None) -> Collection:
     """Copy one notebook per student from ``submissions`` into ``course/submitted/``.
 
     If ``submissions`` is ``course/submitted`` itself, its notebooks for
     ``assignment`` are graded where they are (other assignments are left out).
+    ``ids`` holds the roster: notebooks whose id is not on it are strays.
     """
     in_place = Path(submissions).resolve() == (course / "submitted").resolve()
     patterns = _patterns(pattern, assignment, in_place)
     entries, archive = _open_entries(Path(submissions))
     collection = Collection()
     try:
-        by_student = _gather(entries, patterns, collection)
-        if in_place:
-            collection.skipped.clear()  # other assignments' files are not submissions
+        by_student = _gather(entries, patterns, ids or Ids(), collection)
+        if in_place:  # other assignments' files are not submissions
+            collection.skipped = [s for s in collection.skipped if _part_of(s[0], assignment)]
         for student, found in sorted(by_student.items()):
             chosen = _choose(student, found, collection)
-            data = chosen.read()
-            path = (course / "submitted" / chosen.name if in_place else
-                    _write(course, assignment, student, data))
-            problem = _problem(data)
-            if problem:
-                collection.invalid[student] = problem
-            else:
-                collection.submitted[student] = path
+            _take(course, assignment, chosen, in_place, collection, student)
     finally:
         if archive is not None:
             archive.close()
-    if not collection.students:
+    if not collection.students and not collection.strays:
         examples = "; ".join(f"{name}: {why}" for name, why in collection.skipped[:3])
         raise GradingError(f"no student notebook found in {submissions}"
                            + (f" ({examples})" if examples else " (it is empty)."))

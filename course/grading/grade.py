@@ -1,4 +1,10 @@
-"""``python -m course grade``: collect, autograde in parallel, feedback, export, report."""
+"""``python -m course grade``: collect, autograde in parallel, feedback, export, report.
+
+A run grades what it collected and reports everyone: students it did not
+grade keep the result of the run that last graded them (see
+:mod:`course.grading.ledger`), and ``grades.csv`` is rewritten, atomically,
+after each student, so a run stopped midway leaves a consistent report.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,14 @@ import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from dataclasses import replace as copy_of
 from pathlib import Path
 
 import nbformat
 from traitlets.config import Config
 
-from course.grading import gradebook, integrity, parallel, report, sandbox
-from course.grading.collect import Collection, collect, compile_pattern, default_pattern
+from course.grading import gradebook, integrity, ledger, parallel, report, sandbox
+from course.grading.collect import Collection, Ids, collect, compile_pattern, default_pattern
 from course.grading.coursedir import (
     GradingError,
     check_assignment,
@@ -41,6 +48,7 @@ class GradeOptions:
     output: Path | None = None
     unsafe_no_sandbox: bool = False
     submission_timeout: int = 900
+    allow_unlisted: bool = False
 
 
 @dataclass
@@ -53,6 +61,14 @@ class Run:
     release: Path
     scratch: Path
     log: list[str] = field(default_factory=list)
+    stamp: str = field(default_factory=ledger.now)
+    records: dict[str, ledger.Record] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    everyone: list[Student] = field(default_factory=list)
+    collection: Collection = field(default_factory=Collection)
+    on_roster: set[str] = field(default_factory=set)
+    points: dict[str, float] = field(default_factory=dict)
+    standings: dict[str, gradebook.Standing] = field(default_factory=dict)
     _originals: tuple[nbformat.NotebookNode, nbformat.NotebookNode] | None = None
 
     def originals(self) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
@@ -72,6 +88,19 @@ class Run:
     def db_url(self) -> str:
         """The main gradebook."""
         return str(self.config.CourseDirectory.db_url)
+
+    def record(self, student: str, outcome: report.Outcome) -> None:
+        """Keep one student's result of this run (its reasons and log) for later runs."""
+        entry = next((e for e in reversed(self.log) if e.startswith(f"===== {student}:")), "")
+        self.records[student] = ledger.Record(outcome.status,
+                                              report.run_reasons(outcome.reasons),
+                                              entry, self.stamp, dict(self.points))
+        self.pending.discard(student)
+
+    def checkpoint(self, student: str, outcome: report.Outcome) -> None:
+        """Record one student's result and rewrite the reports (atomically)."""
+        self.record(student, outcome)
+        write_reports(self, [student])
 
     def folder(self, step: str, student: str) -> Path:
         """Return ``<root>/<step>/<student>/<assignment>`` as nbgrader names it."""
@@ -181,6 +210,7 @@ def grade_collected(run: Run, collection: Collection) -> dict[str, report.Outcom
     for result in parallel.run(template, run.options.assignment, jobs, workers, settings):
         outcome = absorb(run, result, outcomes[result.student], result.student in withhold)
         bar.step(result.student, outcome.status)
+        run.checkpoint(result.student, outcome)
     return outcomes
 
 
@@ -191,24 +221,180 @@ def roster_and_others(run: Run, roster: list[Student], collected: list[str]) -> 
     return known + [Student(s) for s in collected if s not in ids]
 
 
-def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome],
-           on_roster: set[str]) -> list[report.Outcome]:
-    """Settle every student's outcome from the gradebook; write grades.csv; print the table."""
-    settled, rows = [], []
-    for student in everyone:
-        outcome = outcomes.get(student.id, report.Outcome(student.id))
+def _answers(path: Path) -> dict[str, str] | None:
+    """Return a notebook's answer cells (code and written) by grade id; None if unreadable."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # an invalid resubmission counts as a change
+        return None
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source.strip() for cell in nb.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and cell.metadata["nbgrader"].get("grade_id")}
+
+
+def reopen_changed(run: Run, collection: Collection) -> None:
+    """Compare each submission with the one graded before; keep or reopen what a human did.
+
+    A re-grade of the same answers keeps hand grades and carries the earlier
+    run's reasons over (so a duplicate or a time-out is not forgotten). Changed
+    answers reopen every hand-given score: kept (shown in the formgrader) but
+    marked "needs manual grade" again, with a reason.
+    """
+    for student in collection.students:
+        previous = run.folder("autograded", student) / run.release.name
+        if not previous.is_file():
+            continue
+        new = collection.submitted.get(student)
+        notes = collection.notes.setdefault(student, [])
+        if new is not None and _answers(new) == _answers(previous):
+            record = run.records.get(student)
+            notes += [r for r in (record.reasons if record else []) if r not in notes]
+            continue
+        hand = gradebook.manual_scores(run.db_url, run.options.assignment, student)
+        if hand:
+            gradebook.reopen(run.db_url, run.options.assignment, student, sorted(hand))
+            items = ", ".join(f"{name} ({score:g})" for name, score in sorted(hand.items()))
+            notes.append(f"resubmitted with changed answers after you graded it by hand: your "
+                         f"scores ({items}) are kept, marked for grading again")
+
+
+def pending_outcome(run: Run, student: str) -> report.Outcome:
+    """Return the outcome of a student this run has not finished grading yet."""
+    return report.Outcome(student, report.REVIEW, [
+        f"not graded yet: the run started {run.stamp} had not finished this student "
+        "(if it was stopped, grade again)"])
+
+
+def outcomes_now(db_url: str, assignment: str, people: list[Student],
+                 records: dict[str, ledger.Record], on_roster: set[str],
+                 pending: dict[str, report.Outcome] | None = None,
+                 standings: dict[str, gradebook.Standing] | None = None
+                 ) -> list[report.Outcome]:
+    """Return every student's outcome: the run that graded them, settled by the gradebook.
+
+    ``standings`` (read from the gradebook if not given) is each student's
+    submission as the gradebook has it.
+    """
+    if standings is None:
+        standings = gradebook.standings(db_url, assignment, [s.id for s in people])
+    settled = []
+    for student in people:
+        record = records.get(student.id)
+        outcome = (report.Outcome(student.id, record.status, list(record.reasons)) if record
+                   else report.Outcome(student.id))
         if on_roster and student.id not in on_roster:
             outcome.reasons.append("not on the roster")
-        outcome = report.settle(outcome, gradebook.standing(run.db_url, run.options.assignment,
-                                                            student.id))
+        if pending and student.id in pending:
+            outcome = copy_of(pending[student.id], reasons=list(pending[student.id].reasons))
+            standing = standings[student.id]
+            outcome.score, outcome.max_score = standing.score, standing.max_score
+        else:
+            outcome = report.settle(outcome, standings[student.id],
+                                    record.points if record else None)
         settled.append(outcome)
-        rows.append(report.outcome_row(outcome, run.options.assignment, student))
-    report.write_csv(run.output, rows)
-    run.output.with_suffix(".log").write_text("\n".join(run.log), encoding="utf-8")
-    report.summary(settled)
-    print(f"grades written to {run.output}, nbgrader's log to "
-          f"{run.output.with_suffix('.log')}, feedback to {run.folder('feedback', '<student>')}")
     return settled
+
+
+def stray_outcomes(collection: Collection) -> list[report.Outcome]:
+    """Return a "not graded" row for each notebook refused for its student id."""
+    return [report.Outcome(stray.student, report.NOT_GRADED, [f"{stray.name}: {stray.reason}"])
+            for stray in collection.strays]
+
+
+#: nbgrader warns about every test cell whose hidden tests the release left out
+CHECKSUM_NOISE = "Attribute 'checksum' for cell"
+
+
+def quiet(log: str) -> tuple[str, int]:
+    """Return nbgrader's log without its checksum warnings, and how many were left out."""
+    lines = log.split("\n")
+    kept = [line for line in lines if CHECKSUM_NOISE not in line]
+    return "\n".join(kept), len(lines) - len(kept)
+
+
+def log_text(run: Run) -> str:
+    """Return grades.log: this run's header and skipped files, then each student's log.
+
+    nbgrader's checksum warnings are left out: the release has no hidden tests,
+    so every test cell's checksum differs from the source's; a deleted or edited
+    test cell is a reason in grades.csv instead.
+    """
+    graded = sorted(run.collection.students)
+    lines = [f"grading run {run.stamp}: {run.options.assignment}, {len(graded)} notebook(s) "
+             f"from {run.options.submissions}"]
+    lines += [f"skipped {report.escape(name)}: {report.escape(why)}"
+              for name, why in run.collection.skipped]
+    lines += [f"not graded {report.escape(s.name)}: {report.escape(s.reason)}"
+              for s in run.collection.strays]
+    order = [s.id for s in run.everyone] + sorted(set(run.records) - {s.id for s in run.everyone})
+    logs = [quiet(run.records[s].log) for s in order if s in run.records and run.records[s].log]
+    dropped = sum(n for _, n in logs)
+    if dropped:
+        lines.append(f"({dropped} nbgrader warnings \"Attribute 'checksum' ... has changed!\" "
+                     "left out: hidden tests change every test cell's checksum; deleted or "
+                     "edited test cells are reasons in grades.csv)")
+    return "\n".join(lines + [text for text, _ in logs]) + "\n"
+
+
+def write_reports(run: Run, changed: list[str] | None = None) -> list[report.Outcome]:
+    """Rewrite grades.csv, grades.log and the ledger from the gradebook and this run.
+
+    ``changed``: only these students' standings are read again (after each
+    student); otherwise everyone's are.
+    """
+    ids = [s.id for s in run.everyone]
+    fresh = ids if changed is None or not run.standings else [s for s in changed if s in ids]
+    run.standings.update(gradebook.standings(run.db_url, run.options.assignment, fresh))
+    pending = {student: pending_outcome(run, student) for student in run.pending}
+    settled = outcomes_now(run.db_url, run.options.assignment, run.everyone, run.records,
+                           run.on_roster, pending, run.standings)
+    settled += stray_outcomes(run.collection)
+    info = {s.id: s for s in run.everyone}
+    rows = [report.outcome_row(o, run.options.assignment, info.get(o.student)) for o in settled]
+    ledger.save(run.output, run.options.assignment, run.records)
+    report.write_csv(run.output, rows)
+    ledger.write_atomic(run.output.with_suffix(".log"), log_text(run))
+    return settled
+
+
+def begin(run: Run, everyone: list[Student], collection: Collection,
+          on_roster: set[str]) -> None:
+    """Load the earlier runs' results and mark this run's students as pending."""
+    run.records = ledger.load(run.output, run.options.assignment)
+    run.everyone, run.collection, run.on_roster = everyone, collection, on_roster
+    run.pending = set(collection.students)
+    run.points = gradebook.assignment_points(run.db_url, run.options.assignment)
+    write_reports(run)
+
+
+def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome],
+           on_roster: set[str]) -> list[report.Outcome]:
+    """Record this run's outcomes; write grades.csv, grades.log, the history; print the table."""
+    for student, outcome in outcomes.items():
+        if student in run.pending:
+            run.record(student, outcome)
+    settled = write_reports(run)
+    kept = ledger.keep_copy(run.output, run.stamp)
+    refresh_stale_feedback(run, outcomes)
+    report.summary(settled, skipped=run.collection.skipped)
+    print(f"grades written to {run.output}, nbgrader's log to "
+          f"{run.output.with_suffix('.log')}, feedback to {run.folder('feedback', '<student>')}"
+          + (f"; this run's report kept in {kept[0].parent}" if kept else ""))
+    return settled
+
+
+def refresh_stale_feedback(run: Run, outcomes: dict[str, report.Outcome]) -> None:
+    """Rewrite feedback the workers wrote from a stale gradebook: hand grades, held points."""
+    from course.grading.refresh import refresh_feedback
+
+    stale = [student for student in sorted(outcomes)
+             if run.folder("autograded", student).is_dir() and
+             (outcomes[student].status == report.REVIEW
+              or gradebook.manual_scores(run.db_url, run.options.assignment, student))]
+    if stale:
+        done = refresh_feedback(run.root, run.options.assignment, stale)
+        run.log += [f"feedback could not be rewritten for {s}: {why}"
+                    for s, why in done.failed.items()]
 
 
 def grade(options: GradeOptions) -> list[report.Outcome]:
@@ -220,19 +406,19 @@ def grade(options: GradeOptions) -> list[report.Outcome]:
     check_options(options)
     check_sandbox(options)
     roster = read_roster(options.roster) if options.roster else []
+    ids = Ids(frozenset(s.id for s in roster) if roster else None, options.allow_unlisted)
     pattern = options.pattern or default_pattern(config)
     compile_pattern(pattern)
     base = Path(tempfile.mkdtemp(prefix="course-grading-"))
     try:
         release = gradebook.prepare_assignment(config, options.assignment, base / "release")
         run = Run(root, config, options, release, base)
-        collection = collect(options.submissions, root, options.assignment, pattern)
+        collection = collect(options.submissions, root, options.assignment, pattern, ids)
         everyone = roster_and_others(run, roster, collection.students)
         gradebook.add_students(run.db_url, everyone)
+        begin(run, everyone, collection, {s.id for s in roster})
+        reopen_changed(run, collection)
         outcomes = grade_collected(run, collection)
-        for name, why in collection.skipped:
-            print(f"skipped {name}: {why}", file=sys.stderr)
-            run.log.append(f"skipped {name}: {why}")
         return finish(run, everyone, outcomes, {s.id for s in roster})
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -82,8 +82,8 @@ def _merge_notebook(nb: Any, saved: dict[str, Any], hold: bool, withhold: bool) 
         if grade.name in grades:
             score = grades[grade.name][0]
             grade.auto_score = 0.0 if withhold and score is not None else score
-        grade.needs_manual_grade = bool(hold or grade.manual_score is not None
-                                        or grade.auto_score is None)
+        if grade.manual_score is None:  # a hand-given score stands, and so does its flag
+            grade.needs_manual_grade = bool(hold or grade.auto_score is None)
     comments = saved.get("comments", {})
     for comment in nb.comments:
         if comment.name in comments:
@@ -98,9 +98,11 @@ def merge_scores(db_url: str, assignment: str, student: str, scores: dict[str, A
     """Write a worker's results for one student into the main gradebook.
 
     Manual scores already in the gradebook are kept, as nbgrader's own
-    autograde keeps them; ``hold`` marks every item "needs manual grade" and
-    flags the notebook, so the formgrader shows it to a human; ``withhold``
-    also sets the autograder's scores to zero until a human grades the items.
+    autograde keeps them, and an item graded by hand keeps its "needs manual
+    grade" flag as it is (:func:`reopen` sets it for a changed resubmission).
+    ``hold`` marks every other item "needs manual grade" and flags the
+    notebook, so the formgrader shows it to a human; ``withhold`` also sets the
+    autograder's scores to zero until a human grades the items.
     """
     stamp = {"timestamp": scores["timestamp"]} if scores.get("timestamp") else {}
     with gradebook(db_url) as gb:
@@ -129,9 +131,33 @@ def hold_for_review(db_url: str, assignment: str, student: str) -> None:
         submission = gb.update_or_create_submission(assignment, student)
         for nb in submission.notebooks:
             for grade in nb.grades:
-                grade.needs_manual_grade = True
+                grade.needs_manual_grade = grade.needs_manual_grade or grade.manual_score is None
             nb.flagged = True
         gb.db.commit()
+
+
+def reopen(db_url: str, assignment: str, student: str, grade_ids: list[str]) -> None:
+    """Mark these hand-graded items "needs manual grade" again, keeping their scores."""
+    with gradebook(db_url) as gb:
+        submission = gb.find_submission(assignment, student)
+        for nb in submission.notebooks:
+            for grade in nb.grades:
+                if grade.name in grade_ids:
+                    grade.needs_manual_grade = True
+        gb.db.commit()
+
+
+def manual_scores(db_url: str, assignment: str, student: str) -> dict[str, float]:
+    """Return the items of a submission that carry a hand-given score."""
+    from nbgrader.api import MissingEntry
+
+    with gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}
+        return {g.name: g.manual_score for nb in submission.notebooks for g in nb.grades
+                if g.manual_score is not None}
 
 
 @dataclass
@@ -144,25 +170,55 @@ class Standing:
     needs_manual_grade: bool = False
     timestamp: str = ""
     by_hand: list[str] = field(default_factory=list)
+    points: dict[str, float] = field(default_factory=dict)
+    hand_graded: list[str] = field(default_factory=list)
+
+
+def assignment_points(db_url: str, assignment: str) -> dict[str, float]:
+    """Return each graded item's points as the gradebook has them now."""
+    with gradebook(db_url) as gb:
+        return _points(gb.find_assignment(assignment))
+
+
+def _points(assignment: Any) -> dict[str, float]:
+    return {cell.name: cell.max_score for nb in assignment.notebooks for cell in nb.grade_cells}
+
+
+def _standing(gb: Any, assignment: str, student: str) -> Standing:
+    from nbgrader.api import MissingEntry
+
+    try:
+        submission = gb.find_submission(assignment, student)
+    except MissingEntry:
+        found = gb.find_assignment(assignment)
+        return Standing(False, None, found.max_score, points=_points(found))
+    stamp = submission.timestamp.isoformat() if submission.timestamp else ""
+    grades = [g for nb in submission.notebooks for g in nb.grades]
+    scored = any(g.auto_score is not None or g.manual_score is not None for g in grades)
+    by_hand = [g.name for g in grades if g.needs_manual_grade and g.auto_score is None
+               and g.cell.cell_type == "markdown"]
+    hand_graded = [g.name for g in grades if g.manual_score is not None]
+    return Standing(True, submission.score if scored else None, submission.max_score,
+                    bool(submission.needs_manual_grade), stamp, by_hand,
+                    _points(submission.assignment), hand_graded)
 
 
 def standing(db_url: str, assignment: str, student: str) -> Standing:
     """Return the gradebook's score for ``student`` on ``assignment``."""
+    return standings(db_url, assignment, [student])[student]
+
+
+def standings(db_url: str, assignment: str, students: list[str]) -> dict[str, Standing]:
+    """Return the gradebook's score for each of ``students``, read in one session."""
     from nbgrader.api import MissingEntry
 
     with gradebook(db_url) as gb:
         try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
-            max_score = gb.find_assignment(assignment).max_score
-            return Standing(False, None, max_score)
-        stamp = submission.timestamp.isoformat() if submission.timestamp else ""
-        grades = [g for nb in submission.notebooks for g in nb.grades]
-        scored = any(g.auto_score is not None or g.manual_score is not None for g in grades)
-        by_hand = [g.name for g in grades if g.needs_manual_grade and g.auto_score is None
-                   and g.manual_score is None]
-        return Standing(True, submission.score if scored else None, submission.max_score,
-                        bool(submission.needs_manual_grade), stamp, by_hand)
+            gb.find_assignment(assignment)
+        except MissingEntry as error:
+            raise GradingError(f"the gradebook has no assignment {assignment!r} yet: grade it "
+                               f"first with `python -m course grade {assignment} ...`.") from error
+        return {student: _standing(gb, assignment, student) for student in students}
 
 
 def students(db_url: str) -> list[Student]:

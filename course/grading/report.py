@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import re
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -15,8 +17,15 @@ import nbformat
 from course.grading.gradebook import Standing
 
 GRADED, BY_HAND, REVIEW, MISSING = "graded", "grade by hand", "needs review", "missing"
-COLUMNS = ["student_id", "first_name", "last_name", "email", "assignment", "status", "score",
-           "max_score", "timestamp", "reasons"]
+NOT_GRADED = "not graded"
+STATUSES = (GRADED, BY_HAND, REVIEW, MISSING, NOT_GRADED)
+COLUMNS = ["student_id", "first_name", "last_name", "email", "assignment", "status", "final",
+           "score", "max_score", "timestamp", "reasons"]
+#: Reasons that say what the gradebook shows now; worked out again at every report.
+DERIVED = ("written answers for the formgrader: ", "items marked for manual grading",
+           "no notebook submitted", "not on the roster", "reviewed by hand",
+           "graded when the points were different")
+BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
 KERNEL_ERRORS = {
     "CellTimeoutError": "cell {cell} ran longer than the {timeout} s limit and was stopped",
     "DeadKernelError": "the kernel died in cell {cell}",
@@ -44,6 +53,20 @@ class Outcome:
         self.status = REVIEW
         if reason not in self.reasons:
             self.reasons.append(reason)
+
+
+def escape(text: str) -> str:
+    """Return ``text`` with control and direction characters written as visible escapes.
+
+    A file name or message can carry a terminal escape, a carriage return or a
+    right-to-left override that would hide or rewrite what the instructor reads.
+    """
+    def visible(char: str) -> str:
+        if unicodedata.category(char) == "Cc" or ord(char) in BIDI:
+            return repr(char)[1:-1] if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        return char
+
+    return "".join(visible(c) for c in str(text))
 
 
 def _cell_name(cell: Any, index: int) -> str:
@@ -82,62 +105,109 @@ def failure_reason(result: dict[str, Any]) -> str:
     return f"nbgrader could not grade it ({detail})"
 
 
+def is_final(outcome: Outcome) -> bool:
+    """Return True if the grade will not change without a new submission: graded and settled."""
+    return outcome.status == GRADED
+
+
 def outcome_row(outcome: Outcome, assignment: str, info: Any) -> dict[str, Any]:
-    """Return the grades.csv row for one student."""
+    """Return the grades.csv row for one student (texts escaped, see :func:`escape`)."""
     return {
-        "student_id": outcome.student,
-        "first_name": getattr(info, "first_name", None) or "",
-        "last_name": getattr(info, "last_name", None) or "",
-        "email": getattr(info, "email", None) or "",
+        "student_id": escape(outcome.student),
+        "first_name": escape(getattr(info, "first_name", None) or ""),
+        "last_name": escape(getattr(info, "last_name", None) or ""),
+        "email": escape(getattr(info, "email", None) or ""),
         "assignment": assignment,
         "status": outcome.status,
+        "final": "yes" if is_final(outcome) else "no",
         "score": "" if outcome.score is None else f"{outcome.score:g}",
         "max_score": "" if outcome.max_score is None else f"{outcome.max_score:g}",
         "timestamp": outcome.timestamp,
-        "reasons": "; ".join(outcome.reasons),
+        "reasons": escape("; ".join(outcome.reasons)),
     }
 
 
-def settle(outcome: Outcome, standing: Standing) -> Outcome:
-    """Fill in the score from the gradebook; a student with no submission is missing."""
+def run_reasons(reasons: list[str]) -> list[str]:
+    """Return the reasons a grading run found (not those read from the gradebook)."""
+    return [r for r in reasons if not r.startswith(DERIVED)]
+
+
+def _changed_points(was: dict[str, float], now: dict[str, float]) -> str:
+    changed = [f"{item} {was.get(item, 0):g} -> {now.get(item, 0):g}"
+               for item in sorted(set(was) | set(now)) if was.get(item) != now.get(item)]
+    return ", ".join(changed)
+
+
+def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None = None
+           ) -> Outcome:
+    """Fill in the score and status from the gradebook; a student with no submission is missing.
+
+    ``outcome`` holds what the grading run found (``needs review`` and reasons,
+    or ``graded``); the gradebook says what a human has done since: a held
+    submission whose every item has been graded by hand is ``graded`` (reviewed),
+    an ungraded memo is ``grade by hand``. ``points`` (each item's points when
+    the student was graded) tells a score on an old scale.
+    """
     outcome.max_score = standing.max_score
     if not standing.submitted:
         outcome.status = MISSING
         outcome.reasons = outcome.reasons or ["no notebook submitted"]
         return outcome
     outcome.score, outcome.timestamp = standing.score, standing.timestamp
-    if standing.needs_manual_grade and outcome.status == GRADED:
-        if standing.by_hand:
-            outcome.status = BY_HAND
-            outcome.reasons.append(f"written answers for the formgrader: "
-                                   f"{', '.join(standing.by_hand)}")
-        else:
-            outcome.review("items marked for manual grading in the gradebook")
+    changed = _changed_points(points or {}, standing.points) if points else ""
+    if changed:
+        outcome.review(f"graded when the points were different ({changed}): grade it again")
+    elif outcome.status == REVIEW and not standing.needs_manual_grade:
+        outcome.status = GRADED
+        outcome.reasons.append("reviewed by hand: every held item has a score")
+    elif outcome.status == GRADED and standing.by_hand:
+        outcome.status = BY_HAND
+        outcome.reasons.append(f"written answers for the formgrader: "
+                               f"{', '.join(standing.by_hand)}")
+    elif outcome.status == GRADED and standing.needs_manual_grade:
+        outcome.review("items marked for manual grading in the gradebook")
     return outcome
 
 
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Return grades.csv's text: one row per student, nbgrader-like columns plus status."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Write grades.csv: one row per student, nbgrader-like columns plus status and reasons."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    """Write grades.csv atomically (see :func:`csv_text`)."""
+    from course.grading.ledger import write_atomic
+
+    write_atomic(path, csv_text(rows))
 
 
-def summary(outcomes: list[Outcome], out: TextIO | None = None) -> None:
-    """Print a table: student, status, score, reasons; then the counts."""
+def summary(outcomes: list[Outcome], out: TextIO | None = None,
+            skipped: list[tuple[str, str]] | None = None) -> None:
+    """Print a table (student, status, score, reasons), the skipped files, then the counts."""
     out = out or sys.stdout
-    width = max([len("student"), *(len(o.student) for o in outcomes)])
+    names = [escape(o.student) for o in outcomes]
+    width = max([len("student"), *(len(n) for n in names)])
     out.write(f"\n{'student':<{width}}  {'status':<13}  {'score':>9}  reasons\n")
     out.write(f"{'-' * width}  {'-' * 13}  {'-' * 9}  {'-' * 7}\n")
-    for o in outcomes:
+    for name, o in zip(names, outcomes, strict=True):
         score = "" if o.score is None else f"{o.score:g}/{o.max_score:g}"
-        out.write(f"{o.student:<{width}}  {o.status:<13}  {score:>9}  {'; '.join(o.reasons)}\n")
-    counts = {status: sum(o.status == status for o in outcomes)
-              for status in (GRADED, BY_HAND, REVIEW, MISSING)}
-    out.write(", ".join(f"{n} {status}" for status, n in counts.items() if n or status != BY_HAND)
-              + "\n")
+        out.write(f"{name:<{width}}  {o.status:<13}  {score:>9}  "
+                  f"{escape('; '.join(o.reasons))}\n")
+    for name, why in skipped or []:
+        out.write(f"skipped {escape(name)}: {escape(why)}\n")
+    strays = [o for o in outcomes if o.status == NOT_GRADED]
+    if strays:
+        out.write(f"\n!! {len(strays)} notebook(s) NOT GRADED because of their student id: "
+                  + ", ".join(escape(o.student) for o in strays) + " (see reasons above)\n")
+    counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
+    final = sum(is_final(o) for o in outcomes)
+    out.write(", ".join(f"{n} {status}" for status, n in counts.items()
+                        if n or status in (GRADED, REVIEW, MISSING))
+              + f"; {final} of {len(outcomes)} final\n")
 
 
 class ProgressBar:

@@ -10,7 +10,10 @@ from pathlib import Path
 from course.grading.coursedir import GradingError
 
 ID_COLUMNS = ("student_id", "id")
-SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
+ID_RULE = "letters, digits and . _ @ - only, starting with a letter or digit"
+#: Characters nbgrader's exchange refuses in a student id (``nbgrader submit`` fails).
+EXCHANGE_REFUSES = "+*"
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,27 @@ class Student:
 
 
 def valid_id(student_id: str) -> bool:
-    """Return True if ``student_id`` is safe as a folder name (letters, digits, ``._@+-``)."""
+    """Return True if ``student_id`` is safe as a folder name (letters, digits, ``._@-``)."""
     return bool(SAFE_ID.fullmatch(student_id)) and student_id not in (".", "..")
+
+
+def id_problem(student_id: str) -> str:
+    """Return why ``student_id`` cannot be a student id, or "" if it can.
+
+    Ids become folder names and nbgrader exchange file names, so they are
+    letters, digits and ``. _ @ -``; ``+`` and ``*`` are refused by nbgrader's
+    exchange (``nbgrader submit`` fails on them), so they are refused here too.
+    """
+    if not student_id:
+        return "an empty student id"
+    refused = sorted({c for c in student_id if c in EXCHANGE_REFUSES})
+    if refused:
+        return (f"{student_id!r} contains {' and '.join(map(repr, refused))}, which nbgrader's "
+                "exchange refuses in a student id (`nbgrader submit` fails on it); "
+                "use letters, digits and . _ @ - only")
+    if not valid_id(student_id):
+        return f"{student_id!r} is not a valid student id ({ID_RULE})"
+    return ""
 
 
 def _id_column(header: list[str], path: Path) -> str:
@@ -63,9 +85,9 @@ def read_roster(path: str | Path) -> list[Student]:
     for number, row in enumerate(rows, start=2):
         row = {str(k).strip(): (v or "").strip() for k, v in row.items() if k is not None}
         student_id = row.get(column, "")
-        if not valid_id(student_id):
-            raise GradingError(f"roster {path}, line {number}: {student_id!r} is not a valid "
-                               "student id (letters, digits and . _ @ + - only).")
+        problem = id_problem(student_id)
+        if problem:
+            raise GradingError(f"roster {path}, line {number}: {problem}.")
         if student_id in seen:
             raise GradingError(f"roster {path}, line {number}: student {student_id!r} "
                                "is listed twice.")
