@@ -102,7 +102,7 @@ def ensure_accounts(names: list[str], passwords: Path) -> list[str]:
         new_file = not passwords.exists()
         with passwords.open("a", newline="") as handle:
             passwords.chmod(0o600)
-            writer = csv.writer(handle)
+            writer = csv.writer(handle, lineterminator="\n")
             if new_file:
                 writer.writerow(["user", "first_password"])
             writer.writerows(created.items())
