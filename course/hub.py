@@ -27,9 +27,9 @@ from course.grading.roster import read_roster
 from course.layout import course_root, load_config, put_venv_on_path, release_dir, source_dir
 from course.notebook import module_ids
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "jupyterhub"
-HUB_CONFIG = DEPLOY / "jupyterhub_config.py"
+DEPLOY = Path("deploy") / "jupyterhub"  # in the course root
 PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
+ROLES = ("learner", "instructor", "common")  # Jupyter config folders, by role
 ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 COURSE_FOLDER = "course"  # the instructor's course directory, in their home
 
@@ -42,18 +42,24 @@ class Cohort:
     learners: list[str]
     course_id: str
     exchange: Path
-    state: Path
+    state: Path  # config/ (what users' servers read) and private/ (root only)
     ip: str = "127.0.0.1"
     port: int = 8000
     hub_port: int = 8081
     proxy_api_port: int = 8001
     python: str = field(default_factory=lambda: sys.executable)
 
+    @property
+    def private(self) -> Path:
+        """The hub's database, cookie secret, settings and first passwords: root only."""
+        return self.state / "private"
+
     def settings(self) -> dict:
         """Return what ``jupyterhub_config.py`` reads."""
         return {"instructors": self.instructors, "learners": self.learners,
                 "course_id": self.course_id, "exchange": str(self.exchange),
-                "state": str(self.state), "ip": self.ip, "port": self.port,
+                "state": str(self.private), "config": str(self.state / "config"),
+                "ip": self.ip, "port": self.port,
                 "hub_port": self.hub_port, "proxy_api_port": self.proxy_api_port,
                 "python": self.python}
 
@@ -151,18 +157,36 @@ def _register(course: Path, learners: list[str], modules: list[str]) -> None:
             gradebook.update_or_create_assignment(module)
 
 
+PROBE = "import sys, course, jupyterhub, nbgrader; print(sys.version)"
+
+
 def check_learner_can_run(cohort: Cohort) -> None:
-    """Raise unless a learner's account can import the course environment."""
+    """Raise unless a learner's account runs the course environment as root does.
+
+    A Python that only root can fully read (under /root, say) can still start for
+    other users on the system's own standard library, which then does not match
+    the packages: refuse that too.
+    """
     someone = (cohort.learners or cohort.instructors)[0]
-    result = subprocess.run(["runuser", "-u", someone, "--", cohort.python, "-c",
-                             "import course, jupyterhub, nbgrader"], cwd="/",
-                            capture_output=True, text=True)
-    if result.returncode != 0:
+    ours = subprocess.run([cohort.python, "-c", PROBE], capture_output=True, text=True)
+    theirs = subprocess.run(["runuser", "-u", someone, "--", cohort.python, "-c", PROBE],
+                            cwd="/", capture_output=True, text=True)
+    if theirs.returncode != 0 or theirs.stdout != ours.stdout:
+        said = (theirs.stderr.strip().splitlines() or [f"Python {theirs.stdout.strip()}"])[-1]
         raise InstructorError(
-            f"the account {someone!r} cannot run the course environment ({cohort.python}): "
-            f"{result.stderr.strip().splitlines()[-1:] or result.returncode}. Install the "
-            "course where every user can read it (a clone outside /root, "
-            "`python3 run.py lab` once).")
+            f"the account {someone!r} cannot run the course environment {cohort.python} "
+            f"as root does ({said}; root runs Python {ours.stdout.strip()}). Install it "
+            "where every account can read it, for example: `python3 -m venv "
+            "/opt/ml-foundations-hub && /opt/ml-foundations-hub/bin/pip install '.[hub]'`, "
+            "then pass --python /opt/ml-foundations-hub/bin/python.")
+
+
+def copy_role_configs(root: Path, target: Path) -> None:
+    """Copy the users' Jupyter config (by role) where every account can read it."""
+    for role in ROLES:
+        shutil.copytree(root / DEPLOY / role, target / role, dirs_exist_ok=True)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def prepare(root: Path, cohort: Cohort, roster: Path) -> Path:
@@ -170,30 +194,34 @@ def prepare(root: Path, cohort: Cohort, roster: Path) -> Path:
     if os.geteuid() != 0:
         raise InstructorError("`python -m course hub` must run as root: it creates accounts "
                               "and starts each user's server as that user.")
-    if not PROXY.exists():
+    if not (root / PROXY).exists():
         raise InstructorError(f"the hub's proxy is not installed: run `npm ci --prefix "
-                              f"{DEPLOY}` (Node.js 20 or newer).")
+                              f"{root / DEPLOY}` (Node.js 20 or newer).")
     cohort.state.mkdir(parents=True, exist_ok=True)
-    cohort.state.chmod(0o700)
-    created = ensure_accounts([*cohort.instructors, *cohort.learners],
-                              cohort.state / "passwords.csv")
+    cohort.state.chmod(0o755)
+    cohort.private.mkdir(exist_ok=True)
+    cohort.private.chmod(0o700)
+    copy_role_configs(root, cohort.state / "config")
+    passwords = cohort.private / "passwords.csv"
+    created = ensure_accounts([*cohort.instructors, *cohort.learners], passwords)
     if created:
-        print(f"Created {len(created)} accounts; their first passwords are in "
-              f"{cohort.state / 'passwords.csv'} (readable by root only).", flush=True)
+        print(f"Created {len(created)} accounts; their first passwords are in {passwords} "
+              "(readable by root only).", flush=True)
     prepare_exchange(cohort.exchange)
     check_learner_can_run(cohort)
     for instructor in cohort.instructors:
         prepare_course(root, instructor, cohort.learners)
-    settings = cohort.state / "hub.json"
+    settings = cohort.private / "hub.json"
     settings.write_text(json.dumps(cohort.settings(), indent=2) + "\n")
     return settings
 
 
-def start(settings: Path) -> None:
+def start(root: Path, settings: Path) -> None:
     """Replace this process with JupyterHub, configured by ``settings``."""
     env = dict(os.environ, COURSE_HUB_SETTINGS=str(settings))
     os.chdir(settings.parent)
-    os.execve(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(HUB_CONFIG)], env)
+    config = root / DEPLOY / "jupyterhub_config.py"
+    os.execve(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(config)], env)
 
 
 def run(command: list[str], stdin: str | None = None) -> None:
@@ -209,12 +237,12 @@ def hub_command(args) -> int:
     learners = account_names(Path(args.users), args.instructor)
     cohort = Cohort(args.instructor, learners, args.course_id, Path(args.exchange).resolve(),
                     Path(args.state).resolve(), args.ip, args.port, args.hub_port,
-                    args.proxy_api_port)
+                    args.proxy_api_port, str(Path(args.python).absolute()))
     settings = prepare(root, cohort, Path(args.users))
     print(f"Hub for {len(learners)} learners and {len(cohort.instructors)} instructors: "
           f"http://{cohort.ip}:{cohort.port}/", flush=True)
     if not args.prepare_only:
-        start(settings)
+        start(root, settings)
     return 0
 
 
@@ -232,7 +260,11 @@ def add_command(commands) -> None:
     hub.add_argument("--exchange", default="/srv/nbgrader/exchange",
                      help="nbgrader's exchange folder (default: /srv/nbgrader/exchange)")
     hub.add_argument("--state", default="/srv/ml-foundations-hub",
-                     help="the hub's database, secrets and first passwords (root only)")
+                     help="the users' Jupyter config (config/) and the hub's database, "
+                          "secrets and first passwords (private/, root only)")
+    hub.add_argument("--python", default=sys.executable,
+                     help="the course environment's Python that users' servers run; every "
+                          "account must be able to read it (default: this Python)")
     hub.add_argument("--ip", default="127.0.0.1",
                      help="address to serve on (default 127.0.0.1; 0.0.0.0 behind TLS)")
     hub.add_argument("--port", type=int, default=8000, help="the hub's public port")

@@ -10,8 +10,9 @@ API (the endpoints the Assignment List calls). The instructor collects through
 formgrader, grades with ``python -m course grade 03_metrics submitted`` run as
 their own account, and releases feedback; every learner fetches it.
 
-Needs root (accounts), the pinned proxy (``.ci/hub-setup``) and Chromium. Skips
-without them on a developer's machine, and fails in CI (CI is set) instead.
+Needs root (accounts), what ``.ci/hub-setup`` installs (the pinned proxy, the
+users' course environment) and Chromium. Skips without them on a developer's
+machine, and fails in CI (CI is set) instead.
 """
 
 from __future__ import annotations
@@ -37,13 +38,12 @@ from hub.learner import (
     fetch,
     fetch_feedback,
     log_in,
-    nbgrader_menu,
     open_assignment_list,
     screenshot,
     submit,
     validate,
 )
-from hub.server import as_user, memory_mb, remove_users, start_hub
+from hub.server import HUB_PYTHON, as_user, memory_mb, refresh_course, remove_users, start_hub
 from nbtools import ROOT, is_answer_cell, read, release_path
 
 from course import hub as course_hub
@@ -153,9 +153,11 @@ def cohort():
           "the hub test creates system accounts: run it as root")
     _need(shutil.which("useradd") is not None and shutil.which("runuser") is not None,
           "useradd and runuser are needed")
-    _need(course_hub.PROXY.exists(),
-          f"the pinned proxy is not installed: run .ci/hub-setup (npm ci in {DEPLOY})")
+    _need((ROOT / course_hub.PROXY).exists() and HUB_PYTHON.exists(),
+          f"the pinned proxy or the users' course environment ({HUB_PYTHON}) is not "
+          "installed: run .ci/hub-setup as root")
     sync_playwright, executable, flags = _chromium()
+    refresh_course()
 
     tag = secrets.token_hex(2)
     teach, right, partly, blank = (f"mlpm-{role}-{tag}"
@@ -219,9 +221,7 @@ def _browser_learner(hub, page, user: str, out: dict) -> None:
     log_in(page, hub.base, user, hub.passwords()[user])
     hub.timings["browser learner: log in and server start"] = time.monotonic() - t
     out["memory_mb"]["learner server at rest"] = round(memory_mb(user))
-    out["menu"] = nbgrader_menu(page)
-    page.keyboard.press("Escape")
-    open_assignment_list(page)
+    out["menu"] = open_assignment_list(page)
     fetch(page)
     _answer(hub, user, 0.5, out)
     t, peak = time.monotonic(), Peak(user)
@@ -306,7 +306,7 @@ for path in sys.argv[1:]:
 
 def _isolation(hub, teach: str, reader: str, owner: str) -> dict[str, str]:
     """What learner ``reader`` gets when reading ``owner``'s work and the instructor's."""
-    exchange = Path(json.loads((hub.state / "hub.json").read_text())["exchange"])
+    exchange = Path(json.loads((hub.state / "private" / "hub.json").read_text())["exchange"])
     inbound = exchange / COURSE_ID / "inbound"
     theirs = next(p for p in inbound.iterdir() if p.name.startswith(f"{owner}+"))
     owner_home = Path(pwd.getpwnam(owner).pw_dir)

@@ -13,8 +13,11 @@ writes the settings this file reads: a JSON file named by $COURSE_HUB_SETTINGS.
 - Everyone shares nbgrader's exchange folder (world-writable, as nbgrader sets it;
   nbgrader makes each course's inbound folder unlistable).
 - Each server limits numerical libraries to 2 threads.
-- Site-specific settings (TLS, another authenticator) go in ``local_config.py`` in
-  the state folder, loaded last.
+- The users' Jupyter config comes from the state folder's ``config/`` (a copy of
+  this folder's learner/, instructor/ and common/ that every account can read);
+  the hub's database and secrets stay in its ``private/`` (root only).
+- Site-specific settings (TLS, another authenticator) go in ``private/local_config.py``
+  in the state folder, loaded last.
 """
 
 import json
@@ -78,8 +81,9 @@ def role_config(spawner):
     """Point the server at the Jupyter config of the user's role (instructor or learner)."""
     groups = {group.name for group in spawner.user.groups}
     role = "instructor" if "instructors" in groups else "learner"
+    config = Path(settings["config"])
     spawner.environment["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
-        [str(HERE / role), str(HERE / "common")])
+        [str(config / role), str(config / "common")])
     spawner.environment["COURSE_HUB_ROLE"] = role
 
 

@@ -43,11 +43,12 @@ def nbgrader_menu(page) -> list[str]:
     return [text.strip() for text in items.all_inner_texts()]
 
 
-def open_assignment_list(page) -> None:
-    """Nbgrader → Assignment List."""
-    assert "Assignment List" in nbgrader_menu(page)
+def open_assignment_list(page) -> list[str]:
+    """Nbgrader → Assignment List; return the items the Nbgrader menu offered."""
+    items = nbgrader_menu(page)
     page.locator(".lm-Menu:visible .lm-Menu-item", has_text="Assignment List").click()
     page.wait_for_selector(f"{LIST} #course_list_default", timeout=60_000)
+    return items
 
 
 def click_in(page, row: str, button: str, then: str, timeout_ms: int = 120_000) -> None:

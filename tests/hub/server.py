@@ -1,9 +1,13 @@
 """A JupyterHub started with the course's command, on loopback, and its REST API.
 
 The hub is started exactly as an instructor starts it (``python -m course hub``);
-the test adds one thing through the hub's documented site hook (``local_config.py``
-in the state folder): an API token for itself, with the scopes of an admin who
-starts servers and calls them.
+the test adds one thing through the hub's documented site hook
+(``private/local_config.py`` in the state folder): an API token for itself, with the
+scopes of an admin who starts servers and calls them.
+
+The users' servers run the course environment that ``.ci/hub-setup`` installs
+with Debian's Python where every account can read it ($COURSE_HUB_ENV, by default
+/opt/ml-foundations-hub); the test first brings its copy of ``course`` up to date.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import os
 import pwd
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbtools import ROOT
+
+HUB_ENV = Path(os.environ.get("COURSE_HUB_ENV", "/opt/ml-foundations-hub"))
+HUB_PYTHON = HUB_ENV / "bin" / "python"
 
 LOCAL_CONFIG = """c = get_config()  # noqa: F821
 c.JupyterHub.services = [{{"name": "course-test", "api_token": "{token}"}}]
@@ -77,7 +85,7 @@ class Hub:
 
     def passwords(self) -> dict[str, str]:
         """The first passwords ``python -m course hub`` gave the accounts it created."""
-        lines = (self.state / "passwords.csv").read_text().splitlines()[1:]
+        lines = (self.state / "private" / "passwords.csv").read_text().splitlines()[1:]
         return dict(line.split(",", 1) for line in lines)
 
     def start_server(self, user: str) -> None:
@@ -108,14 +116,14 @@ class Hub:
 def start_hub(base: Path, roster: Path, instructor: str, timeout: float = 120) -> Hub:
     """Run ``python -m course hub`` for ``roster``; return once the hub's API answers."""
     state, token = base / "state", secrets.token_hex(24)
-    state.mkdir(mode=0o700)
-    (state / "local_config.py").write_text(LOCAL_CONFIG.format(token=token))
+    (state / "private").mkdir(parents=True, mode=0o700)
+    (state / "private" / "local_config.py").write_text(LOCAL_CONFIG.format(token=token))
     port, log = free_port(), base / "hub.log"
     command = [sys.executable, "-m", "course", "hub", "--users", str(roster),
                "--instructor", instructor, "--state", str(state),
                "--exchange", str(base / "exchange"), "--course-id", "mlpm-hub-test",
                "--port", str(port), "--hub-port", str(free_port()),
-               "--proxy-api-port", str(free_port())]
+               "--proxy-api-port", str(free_port()), "--python", str(HUB_PYTHON)]
     started = time.monotonic()
     with log.open("w") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
@@ -140,11 +148,12 @@ def start_hub(base: Path, roster: Path, instructor: str, timeout: float = 120) -
 
 def as_user(user: str, *command: str, cwd: Path | None = None,
             timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``command`` as the system account ``user``, with its home and the course's Python."""
+    """Run ``command`` as the system account ``user``, with its home and the hub's Python."""
     home = pwd.getpwnam(user).pw_dir
     env = {"HOME": home, "USER": user, "LANG": "C.UTF-8",
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"])}
-    return subprocess.run(["runuser", "-u", user, "--", *command], cwd=cwd or home, env=env,
+           "PATH": os.pathsep.join([str(HUB_PYTHON.parent), "/usr/bin", "/bin"])}
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # env's PATH has no sbin
+    return subprocess.run([runuser, "-u", user, "--", *command], cwd=cwd or home, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -164,3 +173,21 @@ def remove_users(names: list[str]) -> None:
             except ProcessLookupError:
                 pass
         subprocess.run(["userdel", "--remove", "--force", name], capture_output=True)
+
+
+def _package_files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix in (".py", ".json")}
+
+
+def refresh_course() -> None:
+    """Reinstall ``course`` in the hub's environment if it differs from this checkout's."""
+    where = subprocess.run([str(HUB_PYTHON), "-c", "import course; print(course.__file__)"],
+                           capture_output=True, text=True, check=True)
+    installed = Path(where.stdout.strip()).parent
+    if _package_files(installed) == _package_files(ROOT / "course"):
+        return
+    subprocess.run([str(HUB_PYTHON), "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--force-reinstall", "--disable-pip-version-check", str(ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    subprocess.run(["chmod", "-R", "a+rX", str(HUB_ENV)], check=True)
