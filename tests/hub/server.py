@@ -7,7 +7,8 @@ scopes of an admin who starts servers and calls them.
 
 The users' servers run the course environment that ``.ci/hub-setup`` installs
 with Debian's Python where every account can read it ($COURSE_HUB_ENV, by default
-/opt/ml-foundations-hub); the test first brings its copy of ``course`` up to date.
+/opt/ml-foundations-hub); the test first brings its copy of the ``course`` package
+up to date with this checkout.
 """
 
 from __future__ import annotations
@@ -181,13 +182,9 @@ def _package_files(folder: Path) -> dict[str, bytes]:
 
 
 def refresh_course() -> None:
-    """Reinstall ``course`` in the hub's environment if it differs from this checkout's."""
-    where = subprocess.run([str(HUB_PYTHON), "-c", "import course; print(course.__file__)"],
-                           capture_output=True, text=True, check=True)
-    installed = Path(where.stdout.strip()).parent
-    if _package_files(installed) == _package_files(ROOT / "course"):
-        return
-    subprocess.run([str(HUB_PYTHON), "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--force-reinstall", "--disable-pip-version-check", str(ROOT)],
-                   check=True, capture_output=True, timeout=300)
-    subprocess.run(["chmod", "-R", "a+rX", str(HUB_ENV)], check=True)
+    """Bring the hub environment's copy of ``course`` (editable, see .ci/hub-setup) up to date."""
+    copy = HUB_ENV / "course" / "course"
+    if _package_files(copy) != _package_files(ROOT / "course"):
+        shutil.copytree(ROOT / "course", copy, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run(["chmod", "-R", "a+rX", str(copy)], check=True)
