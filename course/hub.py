@@ -157,7 +157,8 @@ def _register(course: Path, learners: list[str], modules: list[str]) -> None:
             gradebook.update_or_create_assignment(module)
 
 
-PROBE = "import sys, course, jupyterhub, nbgrader; print(sys.version)"
+PROBE = ("import sys, importlib.util as u, course; "
+         "print(sys.version, [m for m in ('jupyterhub', 'nbgrader') if not u.find_spec(m)])")
 
 
 def check_learner_can_run(cohort: Cohort) -> None:
@@ -171,7 +172,7 @@ def check_learner_can_run(cohort: Cohort) -> None:
     ours = subprocess.run([cohort.python, "-c", PROBE], capture_output=True, text=True)
     theirs = subprocess.run(["runuser", "-u", someone, "--", cohort.python, "-c", PROBE],
                             cwd="/", capture_output=True, text=True)
-    if theirs.returncode != 0 or theirs.stdout != ours.stdout:
+    if theirs.returncode != 0 or theirs.stdout != ours.stdout or "[]" not in ours.stdout:
         said = (theirs.stderr.strip().splitlines() or [f"Python {theirs.stdout.strip()}"])[-1]
         raise InstructorError(
             f"the account {someone!r} cannot run the course environment {cohort.python} "

@@ -96,6 +96,17 @@ def test_an_instructor_on_the_roster_is_refused(tmp_path):
         "ada", "b.lee"]
 
 
+def test_the_command_says_what_it_needs(tmp_path, monkeypatch):
+    cohort = course_hub.Cohort(["teach"], ["ada"], "c", tmp_path / "x", tmp_path / "state")
+    monkeypatch.setattr(course_hub.os, "geteuid", lambda: 1000)
+    with pytest.raises(InstructorError, match="must run as root"):
+        course_hub.prepare(ROOT, cohort, tmp_path / "roster.csv")
+    monkeypatch.setattr(course_hub.os, "geteuid", lambda: 0)
+    with pytest.raises(InstructorError, match="proxy is not installed: run `npm ci"):
+        course_hub.prepare(tmp_path, cohort, tmp_path / "roster.csv")
+    assert not (tmp_path / "state").exists()  # nothing made before the checks pass
+
+
 def test_learners_servers_switch_the_instructor_tools_off():
     from traitlets.config.loader import PyFileConfigLoader
 
