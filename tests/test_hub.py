@@ -194,9 +194,8 @@ class Peak(threading.Thread):
         return self.peak
 
 
-@pytest.fixture(scope="module")
-def cohort():
-    """The whole round trip; return what each step produced, for the tests to check."""
+def _prerequisites():
+    """Skip (or fail in CI) unless this machine can run a hub; return Chromium's launcher."""
     _need(hasattr(os, "geteuid") and os.geteuid() == 0,
           "the hub test creates system accounts: run it as root")
     _need(shutil.which("useradd") is not None and shutil.which("runuser") is not None,
@@ -204,63 +203,83 @@ def cohort():
     _need((ROOT / course_hub.PROXY).exists() and HUB_PYTHON.exists(),
           f"the pinned proxy or the users' course environment ({HUB_PYTHON}) is not "
           "installed: run .ci/hub-setup as root")
-    sync_playwright, executable, flags = _chromium()
-    refresh_course()
+    return _chromium()
 
-    tag = secrets.token_hex(2)
-    teach, right, partly, blank = (f"mlpm-{role}-{tag}"
-                                   for role in ("teach", "right", "partly", "blank"))
-    learners = [right, partly, blank]
+
+def _cohort_folder(names: dict[str, str]) -> tuple[Path, Path]:
+    """A folder every account can enter (the exchange goes in it) and the roster."""
     base = Path(tempfile.mkdtemp(prefix="mlpm-hub-"))
-    base.chmod(0o755)  # learners must reach the exchange inside it
+    base.chmod(0o755)
     roster = base / "roster.csv"
-    roster.write_text("id\n" + "".join(f"{name}\n" for name in learners))
+    roster.write_text("id\n" + "".join(f"{names[r]}\n" for r in ("right", "partly", "blank")))
     roster.chmod(0o644)
-    out: dict = {"names": {"teach": teach, "right": right, "partly": partly, "blank": blank},
-                 "memory_mb": {}}
+    return base, roster
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    """The whole round trip; return what each step produced, for the tests to check."""
+    chromium = _prerequisites()
+    refresh_course()
+    tag = secrets.token_hex(2)
+    names = {role: f"mlpm-{role}-{tag}" for role in ("teach", "right", "partly", "blank")}
+    base, roster = _cohort_folder(names)
+    out: dict = {"names": names, "memory_mb": {}}
     hub = None
     try:
-        hub = start_hub(base, roster, teach)
-        started = time.monotonic() - hub.timings["hub start (accounts, exchange, course, hub up)"]
+        hub = start_hub(base, roster, names["teach"])
         out["hub"] = hub
-        for user in (teach, right, blank):
-            hub.start_server(user)
-        hub.wait_ready(teach)
-        status, released = hub.api("POST", f"user/{teach}/formgrader/api/assignment/{MODULE}"
-                                           "/release")
-        assert status == 200 and released["success"], released
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=flags,
-                                                 headless=True)
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            _browser_learner(hub, page, partly, out)
-            for user, share in ((right, 1.0), (blank, 0.0)):
-                _api_learner(hub, user, share, out)
-            _instructor_grades(hub, teach, out)
-            fetch_feedback(page)
-            for user in (right, blank):
-                status, body = hub.api("POST", f"user/{user}/assignments/fetch_feedback"
-                                               f"?course_id={COURSE_ID}&assignment_id={MODULE}")
-                assert status == 200 and body["success"], body
-            hub.timings["round trip, hub start to feedback fetched"] = (
-                time.monotonic() - started)
-            _feedback_and_formgrader(hub, page, partly, teach, out)
-            browser.close()
-        out["isolation"] = _isolation(hub, teach, right, partly)
-        for user in (teach, *learners):
-            out["memory_mb"].setdefault(f"{user} at the end", round(memory_mb(user)))
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / "timings.json").write_text(json.dumps(
-            {"seconds": {k: round(v, 1) for k, v in hub.timings.items()},
-             "memory_mb": out["memory_mb"]}, indent=2) + "\n")
-        print(json.dumps({"seconds": hub.timings, "memory_mb": out["memory_mb"]}, indent=2))
+        _round_trip(hub, names, chromium, out)
+        out["isolation"] = _isolation(hub, names["teach"], names["right"], names["partly"])
+        _record(hub, out)
         yield out
     finally:
         if hub is not None:
             hub.stop()
-            shutil.copy(hub.log, ARTIFACTS / "hub.log") if ARTIFACTS.is_dir() else None
-        remove_users([teach, *learners])
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(hub.log, ARTIFACTS / "hub.log")
+        remove_users(list(names.values()))
         shutil.rmtree(base, ignore_errors=True)
+
+
+def _round_trip(hub, names: dict[str, str], chromium, out: dict) -> None:
+    """Release, three learners' work, grading, feedback: the steps of the guide."""
+    sync_playwright, executable, flags = chromium
+    started = time.monotonic() - hub.timings["hub start (accounts, exchange, course, hub up)"]
+    teach, right, partly, blank = (names[r] for r in ("teach", "right", "partly", "blank"))
+    for user in (teach, right, blank):
+        hub.start_server(user)
+    hub.wait_ready(teach)
+    status, released = hub.api("POST", f"user/{teach}/formgrader/api/assignment/{MODULE}"
+                                       "/release")
+    assert status == 200 and released["success"], released
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=flags,
+                                             headless=True)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        _browser_learner(hub, page, partly, out)
+        for user, share in ((right, 1.0), (blank, 0.0)):
+            _api_learner(hub, user, share, out)
+        _instructor_grades(hub, teach, out)
+        fetch_feedback(page)
+        for user in (right, blank):
+            status, body = hub.api("POST", f"user/{user}/assignments/fetch_feedback"
+                                           f"?course_id={COURSE_ID}&assignment_id={MODULE}")
+            assert status == 200 and body["success"], body
+        hub.timings["round trip, hub start to feedback fetched"] = time.monotonic() - started
+        _feedback_and_formgrader(hub, page, partly, teach, out)
+        browser.close()
+
+
+def _record(hub, out: dict) -> None:
+    """Memory at the end and every timing, printed and saved to test-artifacts/hub/."""
+    for user in out["names"].values():
+        out["memory_mb"][f"{user} at the end"] = round(memory_mb(user))
+    figures = {"seconds": {k: round(v, 1) for k, v in hub.timings.items()},
+               "memory_mb": out["memory_mb"]}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "timings.json").write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
 
 
 def _browser_learner(hub, page, user: str, out: dict) -> None:
