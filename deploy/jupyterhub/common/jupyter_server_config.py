@@ -1,12 +1,10 @@
-"""JupyterLab settings every hub user gets: no pop-up offering news from the internet.
+"""JupyterLab for every hub user: no news feed fetched from the internet.
 
-JupyterLab's defaults for all users come from ``lab-settings/overrides.json`` beside
-this file (users can still change their own settings).
+``labconfig/default_setting_overrides.json`` beside this file switches the "Jupyter
+news" pop-up and the update check off by default (as learner-config/ does for
+self-paced learners); users can still turn them on in Settings.
 """
-
-import os
 
 c = get_config()  # noqa: F821 (provided by Jupyter)
 
 c.LabApp.news_url = None
-c.LabApp.app_settings_dir = os.path.join(os.path.dirname(__file__), "lab-settings")
