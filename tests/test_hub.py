@@ -385,15 +385,14 @@ def _isolation(hub, teach: str, reader: str, owner: str) -> dict[str, str]:
              "the exchange's inbound folder (list)": inbound,
              "the instructor's course": course,
              "the instructor's solutions": course / "solutions" / MODULE / f"{MODULE}.ipynb",
-             "the instructor's collected submissions": course / "submitted" / owner}
+             "the instructor's collected submissions": course / "submitted" / owner,
+             # nbgrader's exchange hides a submission by an unguessable name in an
+             # unlistable folder; the file itself is readable (the instructor reads it).
+             # Recorded, not asserted: see test_learners_cannot_read_each_other...
+             "the other learner's submission, name known": theirs / MODULE / f"{MODULE}.ipynb"}
     result = as_user(reader, "python", "-c", PROBE, *map(str, paths.values()))
     verdict = dict(line.split(" ", 1)[::-1] for line in result.stdout.splitlines())
-    seen = {name: verdict.get(str(path), result.stderr[-300:]) for name, path in paths.items()}
-    # nbgrader's exchange hides a submission by an unguessable name in an unlistable
-    # folder; its file is readable to whoever knows the name (the instructor must read it).
-    seen["the other learner's submission, name known"] = verdict.get(
-        str(theirs), "not tried")
-    return seen
+    return {name: verdict.get(str(path), result.stderr[-300:]) for name, path in paths.items()}
 
 
 # --- the tests ---------------------------------------------------------------------------
