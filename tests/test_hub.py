@@ -370,6 +370,8 @@ for path in sys.argv[1:]:
         print("read", path)
     except PermissionError:
         print("denied", path)
+    except FileNotFoundError:
+        print("missing", path)
 """
 
 
@@ -389,7 +391,7 @@ def _isolation(hub, teach: str, reader: str, owner: str) -> dict[str, str]:
              # nbgrader's exchange hides a submission by an unguessable name in an
              # unlistable folder; the file itself is readable (the instructor reads it).
              # Recorded, not asserted: see test_learners_cannot_read_each_other...
-             "the other learner's submission, name known": theirs / MODULE / f"{MODULE}.ipynb"}
+             "the other learner's submission, name known": theirs / f"{MODULE}.ipynb"}
     result = as_user(reader, "python", "-c", PROBE, *map(str, paths.values()))
     verdict = dict(line.split(" ", 1)[::-1] for line in result.stdout.splitlines())
     return {name: verdict.get(str(path), result.stderr[-300:]) for name, path in paths.items()}
