@@ -8,6 +8,7 @@ from pathlib import Path
 
 from course.errors import CourseError, LearnerError
 from course.grading.cli import add_commands
+from course.hub import add_command as add_hub
 from course.publish import add_command as add_publish
 
 
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress(commands)
     add_publish(commands)
     add_commands(commands)
+    add_hub(commands)
     return parser
 
 

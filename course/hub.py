@@ -1,0 +1,277 @@
+"""``python -m course hub``: start a JupyterHub for one cohort on this machine.
+
+From a roster and the instructors' names it creates the system accounts that do
+not exist yet (each with a home only its owner can read and a random first
+password), nbgrader's shared exchange folder, the instructor's course directory
+(``~/course``, a copy of this course) and its gradebook, then runs JupyterHub with
+``deploy/jupyterhub/jupyterhub_config.py``. Nothing that exists is overwritten:
+an account keeps its password, an instructor's ``~/course`` is left as it is.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pwd
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from course.errors import InstructorError
+from course.grading.roster import read_roster
+from course.layout import course_root, load_config, put_venv_on_path, release_dir, source_dir
+from course.notebook import module_ids
+
+DEPLOY = Path("deploy") / "jupyterhub"  # in the course root
+PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
+ROLES = ("learner", "instructor", "common")  # Jupyter config folders, by role
+ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
+COURSE_FOLDER = "course"  # the instructor's course directory, in their home
+
+
+@dataclass
+class Cohort:
+    """Who uses the hub and where its shared state lives."""
+
+    instructors: list[str]
+    learners: list[str]
+    course_id: str
+    exchange: Path
+    state: Path  # config/ (what users' servers read) and private/ (root only)
+    ip: str = "127.0.0.1"
+    port: int = 8000
+    hub_port: int = 8081
+    proxy_api_port: int = 8001
+    python: str = field(default_factory=lambda: sys.executable)
+
+    @property
+    def private(self) -> Path:
+        """The hub's database, cookie secret, settings and first passwords: root only."""
+        return self.state / "private"
+
+    def settings(self) -> dict:
+        """Return what ``jupyterhub_config.py`` reads."""
+        return {"instructors": self.instructors, "learners": self.learners,
+                "course_id": self.course_id, "exchange": str(self.exchange),
+                "state": str(self.private), "config": str(self.state / "config"),
+                "ip": self.ip, "port": self.port,
+                "hub_port": self.hub_port, "proxy_api_port": self.proxy_api_port,
+                "python": self.python}
+
+
+def account_names(roster: Path, instructors: list[str]) -> list[str]:
+    """Return the learners' account names; refuse names that Linux or the hub cannot use."""
+    learners = [student.id for student in read_roster(roster)]
+    for name in [*instructors, *learners]:
+        if not ACCOUNT.fullmatch(name):
+            raise InstructorError(
+                f"{name!r} cannot be a hub account: use lower-case letters, digits and . _ - "
+                "(starting with a letter or _, at most 32 characters). nbgrader's exchange "
+                "also refuses + in a user name.")
+    both = sorted(set(instructors) & set(learners))
+    if both:
+        raise InstructorError(f"{', '.join(both)} is both an instructor and on the roster: "
+                              "an account is one or the other.")
+    if not instructors:
+        raise InstructorError("name at least one instructor (--instructor NAME).")
+    return learners
+
+
+def exists(name: str) -> bool:
+    """Return True if the system account ``name`` exists."""
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def create_account(name: str) -> str:
+    """Create the system account ``name`` with a private home; return its first password."""
+    run(["useradd", "--create-home", "--shell", "/bin/bash", name])
+    home = Path(pwd.getpwnam(name).pw_dir)
+    home.chmod(0o700)
+    password = secrets.token_urlsafe(12)
+    run(["chpasswd"], stdin=f"{name}:{password}\n")
+    return password
+
+
+def ensure_accounts(names: list[str], passwords: Path) -> list[str]:
+    """Create the accounts that do not exist; append their passwords to ``passwords``."""
+    created = {name: create_account(name) for name in names if not exists(name)}
+    if created:
+        new_file = not passwords.exists()
+        with passwords.open("a", newline="") as handle:
+            passwords.chmod(0o600)
+            writer = csv.writer(handle, lineterminator="\n")
+            if new_file:
+                writer.writerow(["user", "first_password"])
+            writer.writerows(created.items())
+    return list(created)
+
+
+def prepare_exchange(exchange: Path) -> None:
+    """Create nbgrader's exchange folder, writable by everyone as nbgrader requires."""
+    exchange.mkdir(parents=True, exist_ok=True)
+    exchange.chmod(0o777)
+    for parent in exchange.parents:
+        if not os.stat(parent).st_mode & 0o001:
+            raise InstructorError(f"the exchange {exchange} is inside {parent}, which other "
+                                  "users cannot enter: choose a folder such as "
+                                  "/srv/nbgrader/exchange.")
+
+
+def prepare_course(root: Path, instructor: str, learners: list[str]) -> Path:
+    """Copy the course into the instructor's ``~/course`` (if absent); register the cohort.
+
+    The gradebook gets every learner and every module, so formgrader lists them.
+    """
+    account = pwd.getpwnam(instructor)
+    course = Path(account.pw_dir) / COURSE_FOLDER
+    config = load_config(root)
+    if not course.exists():
+        course.mkdir()
+        shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
+        for folder in (source_dir(config), release_dir(config)):
+            shutil.copytree(root / folder, course / folder,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    _register(course, learners, module_ids(root))
+    for path in [course, *course.rglob("*")]:
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+    return course
+
+
+def _register(course: Path, learners: list[str], modules: list[str]) -> None:
+    from nbgrader.api import Gradebook
+
+    put_venv_on_path()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for learner in learners:
+            gradebook.update_or_create_student(learner)
+        for module in modules:
+            gradebook.update_or_create_assignment(module)
+
+
+PROBE = ("import sys, importlib.util as u, course; "
+         "print(sys.version, [m for m in ('jupyterhub', 'nbgrader') if not u.find_spec(m)])")
+
+
+def check_learner_can_run(cohort: Cohort) -> None:
+    """Raise unless a learner's account runs the course environment as root does.
+
+    A Python that only root can fully read (under /root, say) can still start for
+    other users on the system's own standard library, which then does not match
+    the packages: refuse that too.
+    """
+    someone = (cohort.learners or cohort.instructors)[0]
+    ours = subprocess.run([cohort.python, "-c", PROBE], capture_output=True, text=True)
+    theirs = subprocess.run(["runuser", "-u", someone, "--", cohort.python, "-c", PROBE],
+                            cwd="/", capture_output=True, text=True)
+    if theirs.returncode != 0 or theirs.stdout != ours.stdout or "[]" not in ours.stdout:
+        said = (theirs.stderr.strip().splitlines() or [f"Python {theirs.stdout.strip()}"])[-1]
+        raise InstructorError(
+            f"the account {someone!r} cannot run the course environment {cohort.python} "
+            f"as root does ({said}; root runs Python {ours.stdout.strip()}). Install it "
+            "where every account can read it, for example: `python3 -m venv "
+            "/opt/ml-foundations-hub && /opt/ml-foundations-hub/bin/pip install '.[hub]'`, "
+            "then pass --python /opt/ml-foundations-hub/bin/python.")
+
+
+def copy_role_configs(root: Path, target: Path) -> None:
+    """Copy the users' Jupyter config (by role) where every account can read it."""
+    for role in ROLES:
+        shutil.copytree(root / DEPLOY / role, target / role, dirs_exist_ok=True)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def prepare(root: Path, cohort: Cohort, roster: Path) -> Path:
+    """Make everything the hub needs; return the settings file."""
+    if os.geteuid() != 0:
+        raise InstructorError("`python -m course hub` must run as root: it creates accounts "
+                              "and starts each user's server as that user.")
+    if not (root / PROXY).exists():
+        raise InstructorError(f"the hub's proxy is not installed: run `npm ci --prefix "
+                              f"{root / DEPLOY}` (Node.js 20 or newer).")
+    cohort.state.mkdir(parents=True, exist_ok=True)
+    cohort.state.chmod(0o755)
+    cohort.private.mkdir(exist_ok=True)
+    cohort.private.chmod(0o700)
+    copy_role_configs(root, cohort.state / "config")
+    passwords = cohort.private / "passwords.csv"
+    created = ensure_accounts([*cohort.instructors, *cohort.learners], passwords)
+    if created:
+        print(f"Created {len(created)} accounts; their first passwords are in {passwords} "
+              "(readable by root only).", flush=True)
+    prepare_exchange(cohort.exchange)
+    check_learner_can_run(cohort)
+    for instructor in cohort.instructors:
+        prepare_course(root, instructor, cohort.learners)
+    settings = cohort.private / "hub.json"
+    settings.write_text(json.dumps(cohort.settings(), indent=2) + "\n")
+    return settings
+
+
+def start(root: Path, settings: Path) -> None:
+    """Replace this process with JupyterHub, configured by ``settings``."""
+    env = dict(os.environ, COURSE_HUB_SETTINGS=str(settings))
+    os.chdir(settings.parent)
+    config = root / DEPLOY / "jupyterhub_config.py"
+    os.execve(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(config)], env)
+
+
+def run(command: list[str], stdin: str | None = None) -> None:
+    """Run a system command; raise an InstructorError that says what failed."""
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise InstructorError(f"`{command[0]}` failed: {result.stderr.strip()}")
+
+
+def hub_command(args) -> int:
+    """Prepare the cohort from ``args`` and start the hub (unless ``--prepare-only``)."""
+    root = course_root(args.course_dir)
+    learners = account_names(Path(args.users), args.instructor)
+    cohort = Cohort(args.instructor, learners, args.course_id, Path(args.exchange).resolve(),
+                    Path(args.state).resolve(), args.ip, args.port, args.hub_port,
+                    args.proxy_api_port, str(Path(args.python).absolute()))
+    settings = prepare(root, cohort, Path(args.users))
+    print(f"Hub for {len(learners)} learners and {len(cohort.instructors)} instructors: "
+          f"http://{cohort.ip}:{cohort.port}/", flush=True)
+    if not args.prepare_only:
+        start(root, settings)
+    return 0
+
+
+def add_command(commands) -> None:
+    """Add ``hub`` to the ``python -m course`` parser."""
+    hub = commands.add_parser(
+        "hub", help="instructor: start a JupyterHub for a cohort (run as root)",
+        description="Create the roster's accounts, nbgrader's exchange and the instructor's "
+                    "course directory, then start JupyterHub (deploy/jupyterhub/).")
+    hub.add_argument("--users", required=True, help="the roster (CSV with an id column)")
+    hub.add_argument("--instructor", action="append", default=[], required=True,
+                     help="an instructor's account name (repeat for several)")
+    hub.add_argument("--course-id", default="ml-foundations-for-pms",
+                     help="nbgrader's course id (default: ml-foundations-for-pms)")
+    hub.add_argument("--exchange", default="/srv/nbgrader/exchange",
+                     help="nbgrader's exchange folder (default: /srv/nbgrader/exchange)")
+    hub.add_argument("--state", default="/srv/ml-foundations-hub",
+                     help="the users' Jupyter config (config/) and the hub's database, "
+                          "secrets and first passwords (private/, root only)")
+    hub.add_argument("--python", default=sys.executable,
+                     help="the course environment's Python that users' servers run; every "
+                          "account must be able to read it (default: this Python)")
+    hub.add_argument("--ip", default="127.0.0.1",
+                     help="address to serve on (default 127.0.0.1; 0.0.0.0 behind TLS)")
+    hub.add_argument("--port", type=int, default=8000, help="the hub's public port")
+    hub.add_argument("--hub-port", type=int, default=8081, help="the hub's internal port")
+    hub.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API port")
+    hub.add_argument("--prepare-only", action="store_true",
+                     help="create accounts, exchange and course directory; do not start")
+    hub.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    hub.set_defaults(run=hub_command)
