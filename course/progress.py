@@ -48,6 +48,7 @@ class ModuleProgress:
 
     module: str
     exercises: list[Exercise] = field(default_factory=list)
+    by_hand: float = 0.0  # points of the written answers, graded by hand in a cohort
 
     def count(self, *states: str) -> int:
         """Return how many exercises are in one of ``states``."""
@@ -125,12 +126,19 @@ def run_copy(path: Path, timeout: int) -> nbformat.NotebookNode:
     return result.notebook
 
 
+def hand_graded_points(nb: nbformat.NotebookNode) -> float:
+    """Return the points of the cells graded by hand (the written answers)."""
+    return sum(float(c.metadata.nbgrader.get("points", 0)) for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade")
+               and c.metadata.nbgrader.get("solution"))
+
+
 def module_progress(path: Path, run: bool, timeout: int) -> ModuleProgress:
     """Return the progress recorded in one notebook (run in a copy unless ``run`` is False)."""
     nb = read_notebook(path)
     if run:
         nb = run_copy(path, timeout)
-    return ModuleProgress(path.stem, exercises(nb))
+    return ModuleProgress(path.stem, exercises(nb), hand_graded_points(nb))
 
 
 def table(modules: list[ModuleProgress], out: TextIO | None = None) -> None:
@@ -143,15 +151,31 @@ def table(modules: list[ModuleProgress], out: TextIO | None = None) -> None:
         out.write(f"{m.module:<24} {m.count(PASSED):>4}/{total:<4} {attempted:>5}/{total:<4} "
                   f"{m.points(PASSED):>5g}/{m.points():<5g}\n")
     for m in modules:
-        wrong = [e for e in m.exercises if e.state == WRONG]
-        left = [e.name for e in m.exercises if e.state in (NOT_ATTEMPTED, NOT_RUN)]
-        if wrong or left:
-            out.write(f"\n{m.module}:\n")
-        for e in wrong:
-            out.write(f"  {e.name}: {e.message or e.state}\n")
-        if left:
-            out.write(f"  not attempted yet: {', '.join(left)}\n")
-    out.write("\nPoints count the visible checks; cohort grading also runs hidden tests.\n")
+        _module_details(m, out)
+    by_hand = sum(m.by_hand for m in modules)
+    out.write("\nPoints count the visible checks of the autograded exercises; cohort grading "
+              "also runs hidden tests.\n")
+    if by_hand:
+        out.write(f"Not counted: {by_hand:g} points of written answers (the decision memos), "
+                  "which an instructor grades by hand.\n")
+
+
+def _module_details(m: ModuleProgress, out: TextIO) -> None:
+    """Print what is wrong, not attempted, or not run in one module."""
+    wrong = [e for e in m.exercises if e.state == WRONG]
+    left = [e.name for e in m.exercises if e.state == NOT_ATTEMPTED]
+    not_run = [e.name for e in m.exercises if e.state == NOT_RUN]
+    if wrong or left or not_run:
+        out.write(f"\n{m.module}:\n")
+    for e in wrong:
+        out.write(f"  {e.name}: {e.message or e.state}\n")
+    if left:
+        out.write(f"  not attempted yet: {', '.join(left)}\n")
+    if not_run and len(not_run) == len(m.exercises):
+        out.write("  not run: the saved notebook has no results of its checks. Run it (Run > "
+                  "Run All Cells) and save, or leave out --saved to run a copy.\n")
+    elif not_run:
+        out.write(f"  checks not run in the saved notebook: {', '.join(not_run)}\n")
 
 
 def default_notebooks(course_dir: Path) -> list[Path]:

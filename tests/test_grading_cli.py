@@ -267,6 +267,8 @@ def test_crash_timeout_memory_and_invalid_json_need_review(cohort_run):
         assert reason in rows[student]["reasons"], rows[student]
     # The loop cost its own item only; the crash left its items ungraded, not zero.
     assert rows["d-loops"]["score"] == "1"
+    feedback = _visible(course / "feedback" / "d-loops" / MODULE / f"{MODULE}.html")
+    assert "ran out of time and was stopped" in feedback and "not answered yet" not in feedback
     grades, _ = _gradebook(course, "e-crashes")
     assert all(score is None and manual for score, manual in grades.values()), grades
     grades, _ = _gradebook(course, "g-invalid-json")
@@ -459,6 +461,21 @@ def test_progress_runs_a_copy_and_never_modifies_the_learners_file(tmp_path, cap
     assert "answer_q1: ✘" in out, out
     assert notebook.read_bytes() == before and notebook.stat().st_mtime_ns == stamp
     assert sorted(os.listdir(notebook.parent)) == [f"{MODULE}.ipynb"]
+
+
+def test_progress_saved_tells_unrun_from_unanswered_and_names_hand_graded_points(
+        tmp_path, capsys):
+    """A filled-in notebook that was never run is "not run", not "not attempted"; the memo
+    points that progress cannot count are named (issue 20, item 12)."""
+    notebook = tmp_path / "03_metrics.ipynb"
+    nbformat.write(read(solution_path("03_metrics")), notebook)  # answers, no outputs
+    assert main(["progress", "--saved", str(notebook)]) == 0
+    out = capsys.readouterr().out
+    assert "not run: the saved notebook has no results" in out, out
+    assert "not attempted yet" not in out, out
+    memos = sum(grading(c).get("points", 0) for c in read(notebook).cells
+                if grading(c).get("grade") and grading(c).get("solution"))
+    assert memos > 0 and f"Not counted: {memos:g} points of written answers" in out, out
 
 
 def test_progress_reports_missing_and_invalid_notebooks(tmp_path, capsys):

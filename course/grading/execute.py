@@ -32,6 +32,8 @@ from course.notebook import is_test_cell
 ENCODE = "__import__('course.grading.evidence', fromlist=['encode']).encode(({value}))"
 ENCODE_MODEL = ("__import__('course.grading.evidence', fromlist=['encode_model'])"
                 ".encode_model(({value}), ({on}))")
+#: Errors that mean a cell was stopped before it finished (not that it failed).
+STOPPED = ("CellTimeoutError", "SubmissionTimeout", "NotRun")
 #: Seconds to wait for the kernel to send a test's values.
 VALUES_TIMEOUT = 30
 
@@ -104,6 +106,7 @@ class SandboxedExecute(Execute):
         self._deadline = time.monotonic() + budget if budget > 0 else None
         self.timeout_func = self._cell_timeout
         self._out_of_time = False
+        self._stopped = ""  # why a cell since the last test cell did not finish
         nb, resources = super().preprocess(nb, resources, km)
         kills = getattr(getattr(self, "_manager", None), "oom_kills", 0)
         if kills:
@@ -133,7 +136,9 @@ class SandboxedExecute(Execute):
                                  store_history: bool = True) -> NotebookNode:
         """Judge a test cell here; run any other cell in the kernel while time is left."""
         if is_test_cell(cell):
-            return await self._judge(cell)
+            cell = await self._judge(cell)
+            self._stopped = ""
+            return cell
         remaining = self._remaining()
         if cell.cell_type == "code" and cell.source.strip() and remaining is not None \
                 and remaining <= 0:
@@ -146,6 +151,8 @@ class SandboxedExecute(Execute):
                 o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
             cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
             cell.outputs.append(self._out_of_time_error())
+        if any(o.get("ename") in STOPPED for o in cell.get("outputs", [])):
+            self._stopped = "ran out of time and was stopped"
         return cell
 
     def _out_of_time_error(self) -> NotebookNode:
@@ -172,6 +179,9 @@ class SandboxedExecute(Execute):
                 verdict = judge.unjudged(parsed, str(error), error.ename)
             else:
                 verdict = judge.judge(parsed, self._module, values)
+        if self._stopped and verdict.status == judge.BLANK:  # stopped, not unanswered
+            verdict = judge.unjudged(parsed, f"not graded: a cell above {self._stopped} "
+                                             "before it set the answer", "NotRun")
         cell.outputs = verdict.outputs
         cell.execution_count = None
         cell.metadata["course"] = verdict.metadata()
