@@ -19,7 +19,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from browser.lab import free_port
 from nbtools import ROOT
 
 HUB_ENV = Path(os.environ.get("COURSE_HUB_ENV", "/opt/ml-foundations-hub"))
@@ -41,12 +41,6 @@ c.JupyterHub.load_roles = [{{
     "services": ["course-test"],
 }}]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
