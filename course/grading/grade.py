@@ -179,8 +179,9 @@ def absorb(run: Run, result: WorkerResult, outcome: report.Outcome,
     if withhold:
         outcome.review(f"points withheld until reviewed (the autograder gave "
                        f"{gradebook.auto_points(result.scores):g})")
-    gradebook.merge_scores(run.db_url, run.options.assignment, student, result.scores,
-                           hold=outcome.status == report.REVIEW, withhold=withhold)
+    hold = (gradebook.Hold.WITHHOLD if withhold else
+            gradebook.Hold.REVIEW if outcome.status == report.REVIEW else gradebook.Hold.NONE)
+    gradebook.merge_scores(run.db_url, run.options.assignment, student, result.scores, hold)
     return outcome
 
 

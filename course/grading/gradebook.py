@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -76,41 +77,48 @@ def read_scores(db_url: str, assignment: str, student: str) -> dict[str, Any]:
         return {"timestamp": stamp.isoformat() if stamp else None, "notebooks": notebooks}
 
 
-def _merge_notebook(nb: Any, saved: dict[str, Any], hold: bool, withhold: bool) -> None:
+class Hold(Enum):
+    """What a human must do before a student's autograded points count."""
+
+    NONE = "none"  # nothing: the points stand
+    REVIEW = "review"  # look first: items marked "needs manual grade", points kept
+    WITHHOLD = "withhold"  # look first, and the autograder's points are 0 until then
+
+
+def _merge_notebook(nb: Any, saved: dict[str, Any], hold: Hold) -> None:
     grades = saved.get("grades", {})
     for grade in nb.grades:
         if grade.name in grades:
             score = grades[grade.name][0]
-            grade.auto_score = 0.0 if withhold and score is not None else score
+            grade.auto_score = 0.0 if hold is Hold.WITHHOLD and score is not None else score
         if grade.manual_score is None:  # a hand-given score stands, and so does its flag
-            grade.needs_manual_grade = bool(hold or grade.auto_score is None)
+            grade.needs_manual_grade = hold is not Hold.NONE or grade.auto_score is None
     comments = saved.get("comments", {})
     for comment in nb.comments:
         if comment.name in comments:
             comment.auto_comment = comments[comment.name]
     nb.late_submission_penalty = saved.get("late_penalty")
-    if hold:
+    if hold is not Hold.NONE:
         nb.flagged = True
 
 
 def merge_scores(db_url: str, assignment: str, student: str, scores: dict[str, Any],
-                 hold: bool, withhold: bool = False) -> None:
+                 hold: Hold) -> None:
     """Write a worker's results for one student into the main gradebook.
 
     Manual scores already in the gradebook are kept, as nbgrader's own
     autograde keeps them, and an item graded by hand keeps its "needs manual
     grade" flag as it is (:func:`reopen` sets it for a changed resubmission).
-    ``hold`` marks every other item "needs manual grade" and flags the
-    notebook, so the formgrader shows it to a human; ``withhold`` also sets the
-    autograder's scores to zero until a human grades the items.
+    ``Hold.REVIEW`` marks every other item "needs manual grade" and flags the
+    notebook, so the formgrader shows it to a human; ``Hold.WITHHOLD`` also sets
+    the autograder's scores to zero until a human grades the items.
     """
     stamp = {"timestamp": scores["timestamp"]} if scores.get("timestamp") else {}
     with gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student, **stamp)
         for nb in submission.notebooks:
-            _merge_notebook(nb, scores.get("notebooks", {}).get(nb.name, {}), hold or withhold,
-                            withhold)
+            _merge_notebook(nb, scores.get("notebooks", {}).get(nb.name, {}), hold)
         gb.db.commit()
 
 
