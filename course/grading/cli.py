@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from course.errors import CourseError
+from course.grading.sandbox import DEFAULT_MEMORY_MB
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -100,7 +101,7 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
                                                               "core)")
     grade.add_argument("--timeout", type=int, help="seconds per cell before a cell is stopped "
                                                    "(default: nbgrader_config.py)")
-    grade.add_argument("--memory-mb", type=int, default=2048,
+    grade.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB,
                        help="memory limit of one submission's processes together, in MB "
                             "(0: none)")
     grade.add_argument("--submission-timeout", type=int, default=900,

@@ -91,7 +91,8 @@ class SandboxedExecute(Execute):
     """Run a submission in a sandboxed kernel; judge its test cells in the grader."""
 
     memory_mb = Integer(
-        2048, help="Memory limit of one submission's processes together, in MB (0: none)."
+        sandbox.DEFAULT_MEMORY_MB,
+        help="Memory limit of one submission's processes together, in MB (0: none)."
     ).tag(config=True)
     submission_timeout = Integer(
         900, help="Seconds for a whole submission; cells after it is spent do not run (0: none)."

@@ -43,7 +43,7 @@ class GradeOptions:
     pattern: str | None = None
     workers: int = 0
     timeout: int | None = None
-    memory_mb: int = 2048
+    memory_mb: int = sandbox.DEFAULT_MEMORY_MB
     course_dir: Path = Path(".")
     output: Path | None = None
     unsafe_no_sandbox: bool = False

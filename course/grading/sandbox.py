@@ -47,6 +47,10 @@ INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubble
                 "--unsafe-no-sandbox")
 
 
+#: Memory of one submission's processes together, in MB, unless the instructor says otherwise.
+DEFAULT_MEMORY_MB = 2048
+
+
 class SandboxUnavailable(InstructorError):
     """Grading cannot be sandboxed on this machine."""
 
@@ -55,7 +59,7 @@ class SandboxUnavailable(InstructorError):
 class Limits:
     """Limits of one submission's processes, together."""
 
-    memory_mb: int = 2048
+    memory_mb: int = DEFAULT_MEMORY_MB
     processes: int = 256
 
 

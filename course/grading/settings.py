@@ -8,6 +8,7 @@ from typing import Any
 from traitlets.config import Config
 
 from course.grading.coursedir import load_config
+from course.grading.sandbox import DEFAULT_MEMORY_MB
 
 
 def _configured(config: Config, section: str, name: str, default: list[Any]) -> list[Any]:
@@ -47,7 +48,7 @@ def feedback_preprocessors(config: Config) -> list[Any]:
     return [HideHiddenTests, *steps] if not steps else [steps[0], HideHiddenTests, *steps[1:]]
 
 
-def grading_config(root: Path, timeout: int | None = None, memory_mb: int = 2048,
+def grading_config(root: Path, timeout: int | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
                    sandboxed: bool = True, submission_timeout: int = 0) -> Config:
     """Return the course's config for ``root`` with the sandbox, feedback filter and limits."""
     config = load_config(root)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from course.grading.sandbox import DEFAULT_MEMORY_MB
+
 _STATE: dict[str, Any] = {}
 
 
@@ -57,7 +59,7 @@ class Settings:
     """How each worker grades: limits per cell and per submission, sandbox, threads."""
 
     timeout: int | None = None
-    memory_mb: int = 2048
+    memory_mb: int = DEFAULT_MEMORY_MB
     sandboxed: bool = True
     submission_timeout: int = 0
     threads: int = 0
