@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from course.layout import run_nbgrader, scratch_course
+from course.notebook import module_notebooks
 from course.notebook_run import RunResult, run_notebook
 
 NOTEBOOK_SECONDS = 20.0
@@ -14,7 +15,7 @@ COURSE_SECONDS = 120.0
 
 def find_notebooks(root: Path, folder: str) -> list[Path]:
     """Return ``root/folder/<id>/<id>.ipynb`` for every module, in course order."""
-    return sorted((root / folder).glob("*/*.ipynb"))
+    return list(module_notebooks(root / folder).values())
 
 
 def _row(result: RunResult, root: Path) -> str:

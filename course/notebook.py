@@ -23,10 +23,14 @@ def repository_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def module_notebooks(folder: Path) -> dict[str, Path]:
+    """Return ``{id: folder/<id>/<id>.ipynb}`` for every module notebook in ``folder``."""
+    return {p.stem: p for p in sorted(folder.glob("*/*.ipynb")) if p.stem == p.parent.name}
+
+
 def module_ids(root: Path | None = None, folder: str = "solutions") -> list[str]:
     """Return every module id with a notebook ``<folder>/<id>/<id>.ipynb``."""
-    base = (root or repository_root()) / folder
-    return sorted(p.parent.name for p in base.glob("*/*.ipynb") if p.stem == p.parent.name)
+    return list(module_notebooks((root or repository_root()) / folder))
 
 
 def solution_path(module: str, root: Path | None = None) -> Path:

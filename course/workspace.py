@@ -24,6 +24,7 @@ import nbformat
 
 from course.errors import LearnerError
 from course.layout import release_folder
+from course.notebook import module_notebooks
 
 WORK_DIR = "my-work"
 BACKUPS = "backups"
@@ -45,7 +46,7 @@ class Copy:
 def releases(course_dir: Path) -> dict[str, Path]:
     """Return ``{module: notebooks/<module>/<module>.ipynb}`` for every released module."""
     folder = course_dir / release_folder(course_dir)
-    found = {p.stem: p for p in sorted(folder.glob("*/*.ipynb")) if p.stem == p.parent.name}
+    found = module_notebooks(folder)
     if not found:
         raise LearnerError(f"no course notebooks found in {folder}: run this from the course's "
                            "folder (the one with README.md and notebooks/), or give --course-dir.")

@@ -20,6 +20,7 @@ from course.layout import (  # noqa: F401 (the base layer's names, re-exported f
     source_dir,
     venv_bin,
 )
+from course.notebook import module_notebooks
 
 
 class GradingError(InstructorError):
@@ -28,8 +29,7 @@ class GradingError(InstructorError):
 
 def assignment_ids(root: Path, config: Config) -> list[str]:
     """Return every assignment with a source notebook ``<source>/<id>/<id>.ipynb``."""
-    folder = root / source_dir(config)
-    return sorted(p.parent.name for p in folder.glob("*/*.ipynb") if p.stem == p.parent.name)
+    return list(module_notebooks(root / source_dir(config)))
 
 
 def check_assignment(root: Path, config: Config, assignment: str) -> None:

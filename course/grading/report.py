@@ -15,6 +15,7 @@ from typing import Any, TextIO
 import nbformat
 
 from course.grading.gradebook import Standing
+from course.notebook import error_outputs, grade_id
 
 GRADED, BY_HAND, REVIEW, MISSING = "graded", "grade by hand", "needs review", "missing"
 NOT_GRADED = "not graded"
@@ -70,8 +71,8 @@ def escape(text: str) -> str:
 
 
 def _cell_name(cell: Any, index: int) -> str:
-    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    return f"{index + 1} ({grade_id})" if grade_id else str(index + 1)
+    name = grade_id(cell)
+    return f"{index + 1} ({name})" if name else str(index + 1)
 
 
 def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
@@ -84,9 +85,9 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
             problems.append(f"the submission went over its memory limit: {kills} of its "
                             "processes were stopped")
         for index, cell in enumerate(nb.cells):
-            for output in cell.get("outputs", []):
+            for output in error_outputs(cell):
                 template = KERNEL_ERRORS.get(output.get("ename", ""))
-                if output.get("output_type") == "error" and template:
+                if template:
                     problems.append(template.format(cell=_cell_name(cell, index),
                                                     timeout=timeout or "?",
                                                     evalue=output.get("evalue", "")))
