@@ -83,10 +83,16 @@ def _roster(tmp_path: Path, *ids: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("bad", ["Ada", "eve+pm", "1ada", "a" * 33, "d@acme.io"])
+@pytest.mark.parametrize("bad", ["Ada", "1ada", "a" * 33, "d@acme.io"])
 def test_names_a_system_account_cannot_have_are_refused(tmp_path, bad):
     with pytest.raises(InstructorError, match="cannot be a hub account"):
         course_hub.account_names(_roster(tmp_path, "ada", bad), ["teach"])
+
+
+def test_an_id_the_exchange_refuses_is_refused_when_the_roster_is_read(tmp_path):
+    with pytest.raises(InstructorError, match="'eve\\+pm' contains '\\+', which nbgrader's "
+                                              "exchange refuses"):
+        course_hub.account_names(_roster(tmp_path, "ada", "eve+pm"), ["teach"])
 
 
 def test_an_instructor_on_the_roster_is_refused(tmp_path):

@@ -116,10 +116,12 @@ def readonly_paths() -> list[Path]:
 
 def command(kernel_cmd: list[str], run: Path, work: Path, cwd: Path) -> list[str]:
     """Return ``kernel_cmd`` wrapped in bwrap: ``run`` shared, ``work`` mounted at ``cwd``."""
-    args = [bwrap(), *_namespaces(), *_system_binds()]
+    # /tmp first: a later mount may sit inside it (a course cloned under /tmp), and bwrap
+    # mounts in order, so a tmpfs after it would hide it.
+    args = [bwrap(), *_namespaces(), "--tmpfs", "/tmp", *_system_binds()]
     for path in readonly_paths():
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    args += ["--proc", "/proc", "--dev", "/dev",
              "--bind", str(run), str(run), "--bind", str(work), str(cwd), "--chdir", str(cwd),
              "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
              "--setenv", "USER", "learner", "--setenv", "MPLBACKEND", "agg",
