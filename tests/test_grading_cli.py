@@ -116,6 +116,10 @@ def _cohort(course="", port=0):
     """``{student: notebook text}``: one submission of every kind, and every attack."""
     deleted = _answers(RIGHT)
     deleted.cells = [c for c in deleted.cells if not is_test_cell(c)]
+    edited = _answers(WRONG)
+    for cell in edited.cells:
+        if is_test_cell(cell):
+            cell.source = "print('all good')"
     cohort = {
         "a-right": _answers(RIGHT),
         "b-nearly": _answers({**RIGHT, "bad_risk_share_answer": "bad_risk_share = 0.304"}),
@@ -126,6 +130,7 @@ def _cohort(course="", port=0):
                                    "hog = b'x' * (3 * 1024**3)\nbad_risk_share = 0.3"}),
         "g-invalid-json": "{ this is not a notebook",
         "h-deletes-tests": deleted,
+        "i-edits-tests": edited,
     }
     for name, code in CHEATS.items():
         cohort[name] = _answers({**WRONG, "bad_risk_share_answer": code})
@@ -377,6 +382,9 @@ def test_deleted_test_cells_are_flagged_but_earned_points_kept(cohort_run):
     row = rows["h-deletes-tests"]
     assert row["status"] == "needs review" and "was deleted" in row["reasons"], row
     assert row["score"] == "3", row
+    # Edited test cells are graded as the original: the wrong answers still earn nothing.
+    row = rows["i-edits-tests"]
+    assert "was edited" in row["reasons"] and row["score"] == "0", row
 
 
 @pytest.mark.slow
@@ -583,6 +591,10 @@ def test_integrity_scan_flags_deleted_and_edited_test_cells():
     release = read(release_path(MODULE))
     deleted = _answers(RIGHT)
     deleted.cells = [c for c in deleted.cells if not is_test_cell(c)]
+    edited = _answers(WRONG)
+    for cell in edited.cells:
+        if is_test_cell(cell):
+            cell.source = "print('all good')"
     edited = _answers(RIGHT)
     next(c for c in edited.cells if is_test_cell(c)).source = "print('fine')"
     assert [f.kind for f in integrity.scan(deleted, release)] == ["test cells"] * 2

@@ -180,13 +180,19 @@ class SandboxedExecute(Execute):
                 verdict = judge.unjudged(parsed, str(error), error.ename)
             else:
                 verdict = judge.judge(parsed, self._module, values)
-        if self._stopped and verdict.status == judge.BLANK:  # stopped, not unanswered
-            verdict = judge.unjudged(parsed, f"not graded: a cell above {self._stopped} "
-                                             "before it set the answer", "NotRun")
+        if self._stopped and not verdict.earned:  # stopped: not unanswered, not wrong
+            verdict = judge.unjudged(None, f"not graded: a cell above {self._stopped} "
+                                           "before it set the answer", "NotRun")
+            verdict.exercise = self._exercise_of(cell)
         cell.outputs = verdict.outputs
         cell.execution_count = None
         cell.metadata["course"] = verdict.metadata()
         return cell
+
+    @staticmethod
+    def _exercise_of(cell: NotebookNode) -> str:
+        """Return the exercise a test cell checks (its grade id without ``_test``)."""
+        return str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).removesuffix("_test")
 
     async def _values(self, expressions: list[judge.Expression]) -> dict[judge.Expression, Any]:
         """Return each expression's value, sent by the kernel as data and rebuilt here."""
