@@ -55,7 +55,7 @@ from course.layout import run_nbgrader
 
 MODULE = "00_welcome"
 TIMEOUT = "10"
-SUBMISSION_TIMEOUT = "40"
+SUBMISSION_TIMEOUT = "25"
 #: What the cohort fixture saw around the grading run (network, protected files, time).
 COHORT: dict = {}
 
