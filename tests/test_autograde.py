@@ -1,11 +1,12 @@
 """End to end for every module: nbgrader's release, ``python -m course grade``, export.
 
-In a scratch course, each module's solution scores full marks, the blank
-release zero, and a submission with a wrong answer in every exercise zero on
-each item, graded as an instructor grades (sandboxed, hidden tests judged in
-the grader); written answers reach formgrader as manual grades. Bad
-submissions (loops, crashes, edited or deleted test cells, invalid JSON) are
-in the cohort test of tests/test_grading_cli.py.
+In a scratch course, each module's solution scores full marks and a submission
+with a wrong answer in every exercise zero on each item, graded as an instructor
+grades (sandboxed, hidden tests judged in the grader); written answers reach
+formgrader as manual grades. The blank release is checked in
+tests/test_notebook_grading.py (every check says "not answered yet"), and bad
+submissions (loops, crashes, edited or deleted test cells, invalid JSON) in the
+cohort test of tests/test_grading_cli.py.
 """
 
 import csv
@@ -73,7 +74,6 @@ def graded_course(tmp_path_factory):
     for module in MODULES:
         nbgrader("generate_assignment", module, "--force", cwd=course)
         _submit(course, "solution", module, read(solution_path(module)))
-        _submit(course, "blank", module, read(release_path(module)))
         _submit(course, "wrong", module, _replace_answers(module, lambda e: e.wrong[0].code))
         graded = subprocess.run([sys.executable, "-m", "course", "grade", module, "submitted",
                                  "--workers", "2"], cwd=course, env=course_env(),
@@ -92,12 +92,6 @@ def test_solution_scores_full_marks(graded_course, module):
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_blank_release_scores_zero(graded_course, module):
-    scores = _scores(graded_course, module, "blank")
-    assert all(score == 0 for score, _, _ in scores.values()), scores
-
-
-@pytest.mark.parametrize("module", MODULES)
 def test_wrong_answers_score_zero_on_each_item(graded_course, module):
     scores = _scores(graded_course, module, "wrong")
     earned = {g: scores[g][0] for g in _test_ids(module) if scores[g][0] != 0}
@@ -108,7 +102,6 @@ def test_export_and_feedback(graded_course):
     rows = list(csv.DictReader((graded_course / "nbgrader_grades.csv").open()))
     by = {(r["student_id"], r["assignment"]): float(r["raw_score"]) for r in rows}
     for module in MODULES:
-        assert by[("blank", module)] == 0
         assert by[("wrong", module)] == 0
         autograded = sum(_scores(graded_course, module, "solution")[g][1]
                          for g in _test_ids(module))

@@ -273,7 +273,10 @@ def test_crash_timeout_memory_and_invalid_json_need_review(cohort_run):
     # The loop cost its own item only; the crash left its items ungraded, not zero.
     assert rows["d-loops"]["score"] == "1"
     feedback = _visible(course / "feedback" / "d-loops" / MODULE / f"{MODULE}.html")
-    assert "ran out of time and was stopped" in feedback and "not answered yet" not in feedback
+    assert "ran out of time and was stopped" in feedback
+    nb = read(course / "autograded" / "d-loops" / MODULE / f"{MODULE}.ipynb")
+    said = [c.metadata["course"]["verdict"]["says"] for c in nb.cells if is_test_cell(c)]
+    assert "ran out of time" in said[0] and "not answered yet" not in said[0], said
     grades, _ = _gradebook(course, "e-crashes")
     assert all(score is None and manual for score, manual in grades.values()), grades
     grades, _ = _gradebook(course, "g-invalid-json")
