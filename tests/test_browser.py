@@ -27,10 +27,10 @@ from browser.lab import (
     CHROMIUM_FLAGS,
     PANEL,
     cells,
-    find_chromium,
     heading_problems,
     is_error_output,
     open_notebook,
+    require_chromium,
     run_all,
     save,
     screenshot,
@@ -54,14 +54,8 @@ DRAWS = re.compile(r"\bplt\.|matplotlib|\.plot\(|\bplots\.|Display\.from_")
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
     """One Chromium for the whole file, with a fresh user-data directory."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (it is a test extra: `python3 run.py test`)")
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian), "
-                    "or set COURSE_CHROMIUM to a Chromium or Chrome executable")
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
     with sync_playwright() as playwright:
         try:
             context = playwright.chromium.launch_persistent_context(

@@ -553,16 +553,10 @@ def test_release_test_cells_name_their_exercise():
 # --- in a browser ----------------------------------------------------------------------
 
 def test_report_opens_offline_in_chromium_without_errors_and_shows_both_plots(course):
-    from browser.lab import ARTIFACTS, CHROMIUM_FLAGS, find_chromium, screenshot
+    from browser.lab import ARTIFACTS, CHROMIUM_FLAGS, require_chromium, screenshot
 
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("Playwright is not installed (it is a test extra: `python3 run.py test`)")
-    executable = find_chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian), "
-                    "or set COURSE_CHROMIUM to a Chromium or Chrome executable")
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
     page_path = course / "reports" / MODULE / "index.html"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS,

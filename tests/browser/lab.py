@@ -35,6 +35,38 @@ def find_chromium() -> str | None:
     return None
 
 
+def call_api(url: str, token: str, method: str, body: object = None,
+             timeout: float = 30) -> tuple[int, object]:
+    """Call a Jupyter REST API with a token; return the status and the JSON (or text)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw or b"null")
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+def require_chromium() -> str:
+    """Return the Chromium to drive, or skip saying how to install it (and Playwright)."""
+    import pytest
+
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.skip("Playwright is not installed (it is a test extra: `python3 run.py test`)")
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("Chromium is not installed: `apt-get install chromium` (Debian), "
+                    "or set COURSE_CHROMIUM to a Chromium or Chrome executable")
+    return executable
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -61,19 +93,7 @@ class Lab:
 
     def api(self, method: str, path: str, body: dict | None = None) -> tuple[int, object]:
         """Call the server's REST API; return the status and the decoded JSON (or text)."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.base}/{path.lstrip('/')}", data=data,
-                                         method=method,
-                                         headers={"Authorization": f"token {self.token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        try:
-            return status, json.loads(raw or b"null")
-        except ValueError:
-            return status, raw.decode(errors="replace")
+        return call_api(f"{self.base}/{path.lstrip('/')}", self.token, method, body)
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:]

@@ -13,7 +13,6 @@ up to date with this checkout.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import secrets
@@ -22,12 +21,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from browser.lab import free_port
+from browser.lab import call_api, free_port
 from nbtools import ROOT
 
 HUB_ENV = Path(os.environ.get("COURSE_HUB_ENV", "/opt/ml-foundations-hub"))
@@ -61,19 +58,7 @@ class Hub:
     def api(self, method: str, path: str, body: object = None,
             timeout: float = 180) -> tuple[int, object]:
         """Call the hub (``hub/api/...``) or a user's server (``user/NAME/...``) as admin."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.base}/{path.lstrip('/')}", data=data,
-                                         method=method,
-                                         headers={"Authorization": f"token {self.token}"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        try:
-            return status, json.loads(raw or b"null")
-        except ValueError:
-            return status, raw.decode(errors="replace")
+        return call_api(f"{self.base}/{path.lstrip('/')}", self.token, method, body, timeout)
 
     def log_tail(self, chars: int = 6000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
