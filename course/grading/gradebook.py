@@ -57,14 +57,21 @@ def add_students(db_url: str, students: list[Student]) -> None:
             gb.update_or_create_student(student.id, **student.gradebook_fields())
 
 
-def read_scores(db_url: str, assignment: str, student: str) -> dict[str, Any]:
-    """Return a submission's autograder results as plain data, to merge elsewhere."""
+def _submission(gb: Any, assignment: str, student: str) -> Any:
+    """Return a student's submission in an open gradebook, or None if there is none."""
     from nbgrader.api import MissingEntry
 
+    try:
+        return gb.find_submission(assignment, student)
+    except MissingEntry:
+        return None
+
+
+def read_scores(db_url: str, assignment: str, student: str) -> dict[str, Any]:
+    """Return a submission's autograder results as plain data, to merge elsewhere."""
     with gradebook(db_url) as gb:
-        try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
+        submission = _submission(gb, assignment, student)
+        if submission is None:
             return {}
         notebooks = {}
         for nb in submission.notebooks:
@@ -157,12 +164,9 @@ def reopen(db_url: str, assignment: str, student: str, grade_ids: list[str]) -> 
 
 def manual_scores(db_url: str, assignment: str, student: str) -> dict[str, float]:
     """Return the items of a submission that carry a hand-given score."""
-    from nbgrader.api import MissingEntry
-
     with gradebook(db_url) as gb:
-        try:
-            submission = gb.find_submission(assignment, student)
-        except MissingEntry:
+        submission = _submission(gb, assignment, student)
+        if submission is None:
             return {}
         return {g.name: g.manual_score for nb in submission.notebooks for g in nb.grades
                 if g.manual_score is not None}
@@ -193,11 +197,8 @@ def _points(assignment: Any) -> dict[str, float]:
 
 
 def _standing(gb: Any, assignment: str, student: str) -> Standing:
-    from nbgrader.api import MissingEntry
-
-    try:
-        submission = gb.find_submission(assignment, student)
-    except MissingEntry:
+    submission = _submission(gb, assignment, student)
+    if submission is None:
         found = gb.find_assignment(assignment)
         return Standing(False, None, found.max_score, points=_points(found))
     stamp = submission.timestamp.isoformat() if submission.timestamp else ""

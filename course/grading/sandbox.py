@@ -99,8 +99,9 @@ def _system_binds() -> list[str]:
     return args
 
 
-def readonly_paths() -> list[Path]:
-    """Return the Python installation, its packages, ``course`` and ``datasets/``."""
+@cache
+def readonly_paths() -> tuple[Path, ...]:
+    """Return the Python installation, its packages, ``course`` and ``datasets/`` (once)."""
     from course.datasets import data_dir
 
     package = Path(__file__).resolve().parents[1]  # the installed ``course`` package
@@ -111,7 +112,8 @@ def readonly_paths() -> list[Path]:
     except Exception:  # noqa: BLE001 (no datasets: notebooks that need them say so)
         pass
     resolved = {p.resolve() for p in paths if p.exists()}
-    return sorted(p for p in resolved if not any(p != q and q in p.parents for q in resolved))
+    return tuple(sorted(p for p in resolved
+                        if not any(p != q and q in p.parents for q in resolved)))
 
 
 def command(kernel_cmd: list[str], run: Path, work: Path, cwd: Path) -> list[str]:
