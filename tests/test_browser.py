@@ -357,6 +357,17 @@ def test_validate_button_validates_the_notebook(page, lab, kind):
     dialog.locator("button", has_text="Ok").click()
 
 
+def run_scratch(page, lab, notebook, name, label):
+    """Write a test's own notebook under scratch/ in the lab, open it and run it all."""
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                       "language": "python"}
+    path = f"scratch/{name}.ipynb"
+    (lab.root / "scratch").mkdir(exist_ok=True)
+    nbformat.write(notebook, lab.root / path)
+    open_notebook(page, lab, path, label)
+    run_all(page)
+
+
 def test_accessibility_checks_catch_a_missing_caption_and_a_skipped_heading(page, lab):
     """The test of the test: a scratch notebook (in the served copy only) with one figure
     captioned, one not, and an h1 followed by an h3."""
@@ -369,13 +380,7 @@ def test_accessibility_checks_catch_a_missing_caption_and_a_skipped_heading(page
         nbformat.v4.new_code_cell(draw),
         nbformat.v4.new_markdown_cell("Figure 2: a straight line, drawn to test captions."),
     ])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                       "language": "python"}
-    path = "scratch/accessibility.ipynb"
-    (lab.root / "scratch").mkdir(exist_ok=True)
-    nbformat.write(notebook, lab.root / path)
-    open_notebook(page, lab, path, "scratch")
-    run_all(page)
+    run_scratch(page, lab, notebook, "accessibility", "scratch")
     records = cells(page)
     assert [len(r["images"]) for r in records] == [0, 1, 0, 1, 0]
     assert all(r["images"][0]["width"] > 0 for r in records if r["images"])
@@ -393,13 +398,7 @@ def test_maths_check_catches_dollar_amounts(page, lab):
         nbformat.v4.new_markdown_cell("$$p > \\frac{1}{6}$$"),
         nbformat.v4.new_code_cell("1 + 1"),  # open_notebook waits for a kernel and a prompt
     ])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                       "language": "python"}
-    path = "scratch/maths.ipynb"
-    (lab.root / "scratch").mkdir(exist_ok=True)
-    nbformat.write(notebook, lab.root / path)
-    open_notebook(page, lab, path, "scratch-maths")
-    run_all(page)
+    run_scratch(page, lab, notebook, "maths", "scratch-maths")
     page.wait_for_selector(f"{PANEL} mjx-container, {PANEL} .MathJax", timeout=30_000)
     maths = [r["maths"] > 0 for r in cells(page)]
     screenshot(page, "maths-check")
