@@ -3,12 +3,13 @@
 ``python -m course hub`` creates an instructor and three learners as system
 accounts and starts JupyterHub 6 with the course's configuration
 (deploy/jupyterhub/). The instructor releases 03_metrics through formgrader's API
-on their own server. One learner works in Chromium: logs in, opens the Assignment
-List, fetches, answers half the exercises, presses Validate and submits. The other
-two (one answers everything, one nothing) do the same through their servers' REST
-API (the endpoints the Assignment List calls). The instructor collects through
-formgrader, grades with ``python -m course grade 03_metrics submitted`` run as
-their own account, and releases feedback; every learner fetches it.
+on their own server. Each learner works in Chromium, in a browser context of their
+own: logs in, opens the Assignment List, fetches, opens the notebook and types the
+answers (all of them, half of them, or none), runs it all and saves, presses Validate
+and submits. The instructor collects through formgrader, grades with
+``python -m course grade 03_metrics submitted`` run as their own account, and releases
+feedback; every learner fetches it and opens it in JupyterLab. Last, one learner runs
+the heaviest module, to measure a server at its busiest.
 
 Needs root (accounts), what ``.ci/hub-setup`` installs (the pinned proxy, the
 users' course environment) and Chromium. Skips without them on a developer's
@@ -31,19 +32,31 @@ import time
 import tomllib
 from pathlib import Path
 
+import nbformat
 import pytest
-from hub.answers import answered
+from browser.lab import cells, is_error_output, run_all, save
+from hub.answers import answered, answers_to_type
 from hub.learner import (
     ARTIFACTS,
     fetch,
     fetch_feedback,
     log_in,
     open_assignment_list,
-    screenshot,
+    open_notebook,
+    read_feedback,
     submit,
+    type_answers,
     validate,
 )
-from hub.server import HUB_PYTHON, as_user, memory_mb, refresh_course, remove_users, start_hub
+from hub.server import (
+    HUB_PYTHON,
+    as_user,
+    memory_mb,
+    processes,
+    refresh_course,
+    remove_users,
+    start_hub,
+)
 from nbtools import ROOT, is_answer_cell, read, release_path
 
 from course import hub as course_hub
@@ -171,6 +184,13 @@ def test_kubernetes_values_agree_with_the_repository():
 
 # --- the cohort, once for the tests below ----------------------------------------------
 
+#: The three learners: the share of the exercises each one answers.
+SHARES = {"right": 1.0, "partly": 0.5, "blank": 0.0}
+#: The notebook whose kernel peaks highest (`python -m course bench`; the instructor guide's
+#: sizing table): one learner also runs it, answered, to measure a server at its busiest.
+HEAVIEST = "06_monitoring"
+
+
 def _chromium():
     try:
         from playwright.sync_api import sync_playwright
@@ -194,10 +214,13 @@ class Peak(threading.Thread):
             self.peak = max(self.peak, memory_mb(self.user))
             self.done.wait(0.5)
 
-    def stop(self) -> float:
+    def __enter__(self) -> Peak:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.done.set()
         self.join()
-        return self.peak
 
 
 def _prerequisites():
@@ -217,7 +240,7 @@ def _cohort_folder(names: dict[str, str]) -> tuple[Path, Path]:
     base = Path(tempfile.mkdtemp(prefix="mlpm-hub-"))
     base.chmod(0o755)
     roster = base / "roster.csv"
-    roster.write_text("id\n" + "".join(f"{names[r]}\n" for r in ("right", "partly", "blank")))
+    roster.write_text("id\n" + "".join(f"{names[role]}\n" for role in SHARES))
     roster.chmod(0o644)
     return base, roster
 
@@ -228,9 +251,10 @@ def cohort():
     chromium = _prerequisites()
     refresh_course()
     tag = secrets.token_hex(2)
-    names = {role: f"mlpm-{role}-{tag}" for role in ("teach", "right", "partly", "blank")}
+    names = {role: f"mlpm-{role}-{tag}" for role in ("teach", *SHARES)}
     base, roster = _cohort_folder(names)
-    out: dict = {"names": names, "memory_mb": {}}
+    out: dict = {"names": names, "memory_mb": {}, "solved": {}, "ticks": {}, "typed": {},
+                 "menu": {}, "validate": {}, "feedback": {}, "feedback_shown": {}}
     hub = None
     try:
         hub = start_hub(base, roster, names["teach"])
@@ -249,12 +273,11 @@ def cohort():
 
 
 def _round_trip(hub, names: dict[str, str], chromium, out: dict) -> None:
-    """Release, three learners' work, grading, feedback: the steps of the guide."""
+    """Release, three learners in the browser, grading, feedback: the steps of the guide."""
     sync_playwright, executable, flags = chromium
     started = time.monotonic() - hub.timings["hub start (accounts, exchange, course, hub up)"]
-    teach, right, partly, blank = (names[r] for r in ("teach", "right", "partly", "blank"))
-    for user in (teach, right, blank):
-        hub.start_server(user)
+    teach = names["teach"]
+    hub.start_server(teach)
     hub.wait_ready(teach)
     status, released = hub.api("POST", f"user/{teach}/formgrader/api/assignment/{MODULE}"
                                        "/release")
@@ -262,18 +285,19 @@ def _round_trip(hub, names: dict[str, str], chromium, out: dict) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=flags,
                                              headless=True)
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        _browser_learner(hub, page, partly, out)
-        for user, share in ((right, 1.0), (blank, 0.0)):
-            _api_learner(hub, user, share, out)
+        pages = {}
+        for role, share in SHARES.items():  # each learner in a browser of their own
+            context = browser.new_context(viewport={"width": 1366, "height": 900})
+            pages[role] = context.new_page()
+            _learner_works(hub, pages[role], role, names[role], share, out)
         _instructor_grades(hub, teach, out)
-        fetch_feedback(page)
-        for user in (right, blank):
-            status, body = hub.api("POST", f"user/{user}/assignments/fetch_feedback"
-                                           f"?course_id={COURSE_ID}&assignment_id={MODULE}")
-            assert status == 200 and body["success"], body
+        for role, page in pages.items():
+            fetch_feedback(page, role)
         hub.timings["round trip, hub start to feedback fetched"] = time.monotonic() - started
-        _feedback_and_formgrader(hub, page, partly, teach, out)
+        for role, page in pages.items():
+            _feedback(page, role, names[role], out)
+        out["formgrader"] = _formgrader(hub, pages["partly"], names["partly"], teach)
+        _run_heaviest(hub, pages["right"], names["right"], out)
         browser.close()
 
 
@@ -284,49 +308,59 @@ def _record(hub, out: dict) -> None:
     figures = {"seconds": {k: round(v, 1) for k, v in hub.timings.items()},
                "memory_mb": out["memory_mb"],
                "a learner opening formgrader (HTTP status)": out["formgrader"],
-               "a learner reading another's work": out["isolation"]}
+               "a learner reading another's work": out["isolation"],
+               "right's processes": {k: out[k] for k in ("processes before the heaviest",
+                                                        "processes after the heaviest")}}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "timings.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(json.dumps(figures, indent=2))
 
 
-def _browser_learner(hub, page, user: str, out: dict) -> None:
-    """Log in, Assignment List, fetch, answer half, Validate, submit."""
+def _learner_works(hub, page, role: str, user: str, share: float, out: dict) -> None:
+    """Log in, Assignment List, fetch, answer and run in the notebook, Validate, submit."""
     t = time.monotonic()
     log_in(page, hub.base, user, hub.passwords()[user])
-    hub.timings["browser learner: log in and server start"] = time.monotonic() - t
-    out["memory_mb"]["learner server at rest"] = round(memory_mb(user))
-    out["menu"] = open_assignment_list(page)
-    fetch(page)
-    _answer(hub, user, 0.5, out)
-    t, peak = time.monotonic(), Peak(user)
-    peak.start()
-    out["validate"] = validate(page)
-    out["memory_mb"]["learner server while validating 03_metrics (peak)"] = round(peak.stop())
-    hub.timings["browser learner: Validate 03_metrics"] = time.monotonic() - t
-    submit(page)
+    hub.timings[f"{role}: log in and server start"] = time.monotonic() - t
+    out["memory_mb"][f"{role}: server at rest"] = round(memory_mb(user))
+    out["menu"][role] = open_assignment_list(page)
+    fetch(page, role)
+    _answer_in_the_notebook(hub, page, role, user, share, out)
+    t = time.monotonic()
+    with Peak(user) as peak:
+        out["validate"][role] = validate(page, role)
+    out["memory_mb"][f"{role}: validating {MODULE} (peak)"] = round(peak.peak)
+    hub.timings[f"{role}: Validate {MODULE}"] = time.monotonic() - t
+    submit(page, role)
 
 
-def _answer(hub, user: str, share: float, out: dict) -> None:
-    path = f"user/{user}/api/contents/{MODULE}/{MODULE}.ipynb"
-    status, model = hub.api("GET", path)
-    assert status == 200, f"{user} has no fetched {MODULE}: {status} {model}"
-    notebook, solved = answered(model["content"], MODULE, share)
-    status, saved = hub.api("PUT", path, {"type": "notebook", "format": "json",
-                                          "content": notebook})
-    assert status == 200, saved
-    out.setdefault("solved", {})[user] = solved
+def _contents(hub, user: str, path: str) -> dict:
+    status, model = hub.api("GET", f"user/{user}/api/contents/{path}")
+    assert status == 200, f"{user} has no {path}: {status} {model}"
+    return model["content"]
 
 
-def _api_learner(hub, user: str, share: float, out: dict) -> None:
-    """What the Assignment List's buttons call: fetch, (answer), submit."""
-    hub.wait_ready(user)
-    query = f"?course_id={COURSE_ID}&assignment_id={MODULE}"
-    status, body = hub.api("POST", f"user/{user}/assignments/fetch{query}")
-    assert status == 200 and body["success"], body
-    _answer(hub, user, share, out)
-    status, body = hub.api("POST", f"user/{user}/assignments/submit{query}")
-    assert status == 200 and body["success"], body
+def _answer_in_the_notebook(hub, page, role: str, user: str, share: float, out: dict) -> None:
+    """Open the fetched notebook, type the answers, Run All, save; back to the list.
+
+    A learner who answers nothing does not open it."""
+    path = f"{MODULE}/{MODULE}.ipynb"
+    answers = answers_to_type(_contents(hub, user, path), MODULE, share)
+    out["solved"][user] = len(answers)
+    if not answers:
+        return
+    open_notebook(page, hub.base, user, path)
+    type_answers(page, answers)
+    t = time.monotonic()
+    with Peak(user) as peak:
+        run_all(page)
+    out["memory_mb"][f"{role}: running {MODULE} (peak)"] = round(peak.peak)
+    hub.timings[f"{role}: Run All {MODULE}"] = time.monotonic() - t
+    out["ticks"][user] = sum("✔" in o["text"] for c in cells(page) for o in c["outputs"])
+    save(page)
+    saved = nbformat.from_dict(_contents(hub, user, path))
+    out["typed"][user] = all(saved.cells[i].source.rstrip() == source.rstrip()
+                             for i, source in answers.items())
+    open_assignment_list(page)
 
 
 def _instructor_grades(hub, teach: str, out: dict) -> None:
@@ -347,26 +381,48 @@ def _instructor_grades(hub, teach: str, out: dict) -> None:
     assert status == 200 and body["success"], body
 
 
-def _feedback_and_formgrader(hub, page, learner: str, teach: str, out: dict) -> None:
-    """Read each learner's fetched feedback; show one in the browser; try formgrader."""
-    out["feedback"] = {}
-    for user in out["names"].values():
-        if user == teach:
-            continue
-        home = Path(pwd.getpwnam(user).pw_dir)
-        files = sorted((home / MODULE / "feedback").glob(f"*/{MODULE}.html"))
-        assert files, f"{user} has no fetched feedback"
-        out["feedback"][user] = files[-1].read_text()
-    (folder,) = (Path(pwd.getpwnam(learner).pw_dir) / MODULE / "feedback").iterdir()
-    page.goto(f"{hub.base}/user/{learner}/files/{MODULE}/feedback/{folder.name}/{MODULE}.html")
-    page.wait_for_load_state()
-    screenshot(page, "feedback")
-    out["formgrader"] = {
+def _feedback(page, role: str, user: str, out: dict) -> None:
+    """The fetched feedback file, and what the learner reads when opening it in JupyterLab."""
+    files = sorted((Path(pwd.getpwnam(user).pw_dir) / MODULE / "feedback").glob(
+        f"*/{MODULE}.html"))
+    assert files, f"{user} has no fetched feedback"
+    out["feedback"][user] = files[-1].read_text()
+    out["feedback_shown"][user] = read_feedback(page, role, f"{MODULE}.html")
+
+
+def _formgrader(hub, page, learner: str, teach: str) -> dict[str, int]:
+    """The HTTP status a learner's browser gets for formgrader, theirs and the instructor's."""
+    return {
         "own server": page.goto(f"{hub.base}/user/{learner}/formgrader").status,
         "own server API": page.goto(
             f"{hub.base}/user/{learner}/formgrader/api/assignments").status,
         "instructor's server": page.goto(f"{hub.base}/user/{teach}/formgrader").status,
     }
+
+
+def _run_heaviest(hub, page, user: str, out: dict) -> None:
+    """The learner closes their kernels, saves the heaviest module, answered, in their home
+    and runs it all: the server's peak with the one notebook the sizing assumes."""
+    status, sessions = hub.api("GET", f"user/{user}/api/sessions")
+    assert status == 200, sessions
+    for session in sessions:
+        status, body = hub.api("DELETE", f"user/{user}/api/sessions/{session['id']}")
+        assert status == 204, body
+    out["processes before the heaviest"] = processes(user)
+    path = f"{HEAVIEST}.ipynb"
+    notebook = answered(read(release_path(HEAVIEST)), HEAVIEST, 1.0)
+    status, saved = hub.api("PUT", f"user/{user}/api/contents/{path}",
+                            {"type": "notebook", "format": "json", "content": notebook})
+    assert status in (200, 201), saved
+    open_notebook(page, hub.base, user, path)
+    t = time.monotonic()
+    with Peak(user) as peak:
+        run_all(page)
+    out["memory_mb"][f"right: running {HEAVIEST}, answered (peak)"] = round(peak.peak)
+    hub.timings[f"right: Run All {HEAVIEST}"] = time.monotonic() - t
+    out["processes after the heaviest"] = processes(user)
+    out["heaviest_errors"] = [o["text"][:300] for c in cells(page) for o in c["outputs"]
+                              if is_error_output(o)]
 
 
 PROBE = """import os, sys
@@ -417,32 +473,50 @@ def _auto_points() -> float:
 @slow
 def test_grades_are_full_partial_and_zero(cohort):
     names, grades = cohort["names"], cohort["grades"]
-    scores = {role: float(grades[names[role]]["score"]) for role in ("right", "partly", "blank")}
+    scores = {role: float(grades[names[role]]["score"]) for role in SHARES}
     assert scores["right"] == _auto_points(), cohort["grade_output"]
     assert 0 < scores["partly"] < scores["right"], cohort["grade_output"]
     assert scores["blank"] == 0, cohort["grade_output"]
     statuses = {grades[names[r]]["status"] for r in scores}
     assert statuses <= {"graded", "grade by hand"}, grades  # not "needs review", not "missing"
-    assert cohort["solved"][names["partly"]] == round(
-        sum(map(is_answer_cell, read(release_path(MODULE)).cells)) * 0.5)
+
+
+@slow
+def test_what_learners_typed_was_saved_and_each_answer_shows_a_tick(cohort):
+    names, exercises = cohort["names"], sum(map(is_answer_cell, read(release_path(MODULE)).cells))
+    solved = {role: cohort["solved"][names[role]] for role in SHARES}
+    assert solved == {role: round(exercises * share) for role, share in SHARES.items()}
+    for role in ("right", "partly"):
+        user = names[role]
+        assert cohort["typed"][user], f"{role}: the saved notebook is not what was typed"
+        assert cohort["ticks"][user] == solved[role], (role, cohort["ticks"])
 
 
 @slow
 def test_fetched_feedback_shows_the_score_and_no_hidden_test(cohort):
     grades = cohort["grades"]
     for user, page in cohort["feedback"].items():
-        text = html.unescape(re.sub(r"<[^>]+>", " ", page))
         score = float(grades[user]["score"])
-        assert re.search(rf"Score:\s*{score:g}(\.0)?\s*/", text), (user, text[:500])
-        assert "BEGIN HIDDEN TESTS" not in page and "checks.grade(" not in page, user
+        for text in (html.unescape(re.sub(r"<[^>]+>", " ", page)),  # the file
+                     cohort["feedback_shown"][user]):  # what JupyterLab shows of it
+            assert re.search(rf"Score:\s*{score:g}(\.0)?\s*/", text), (user, text[:500])
+            assert "BEGIN HIDDEN TESTS" not in text and "checks.grade(" not in text, user
 
 
 @slow
-def test_validate_in_the_browser_lists_failures_without_a_traceback(cohort):
-    text = cohort["validate"]
-    assert "Validation Results" in text or "failed" in text, text[:1000]
-    assert "The following cell failed" in text, text[:1000]
-    assert "Traceback" not in text and "checks.py" not in text, text[:2000]
+def test_validate_in_the_browser_passes_or_lists_failures_without_a_traceback(cohort):
+    shown = cohort["validate"]
+    assert "passes all the tests" in shown["right"], shown["right"][:1000]
+    for role in ("partly", "blank"):
+        assert "The following cell failed" in shown[role], shown[role][:1000]
+    for text in shown.values():
+        assert "Traceback" not in text and "checks.py" not in text, text[:2000]
+
+
+@slow
+def test_the_heaviest_module_runs_answered_on_a_learners_server(cohort):
+    assert cohort["heaviest_errors"] == []
+    assert f"right: running {HEAVIEST}, answered (peak)" in cohort["memory_mb"]
 
 
 @slow
@@ -454,14 +528,15 @@ def test_learners_cannot_read_each_other_or_the_instructor(cohort):
 
 @slow
 def test_a_learner_has_no_formgrader(cohort):
-    assert cohort["menu"] == ["Assignment List"]
+    assert set(map(tuple, cohort["menu"].values())) == {("Assignment List",)}, cohort["menu"]
     assert cohort["formgrader"]["own server"] == 404
     assert cohort["formgrader"]["own server API"] == 404
     assert cohort["formgrader"]["instructor's server"] in (403, 404), cohort["formgrader"]
 
 
 @slow
-def test_screenshots_of_the_learners_view(cohort):
-    for name in ("assignment-list-released", "validate-result", "assignment-list-submitted",
-                 "assignment-list-feedback", "feedback"):
-        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000, name
+def test_screenshots_of_each_learners_view(cohort):
+    for role in SHARES:
+        for name in ("assignment-list-released", "validate-result",
+                     "assignment-list-submitted", "assignment-list-feedback", "feedback"):
+            assert (ARTIFACTS / f"{role}-{name}.png").stat().st_size > 10_000, (role, name)

@@ -1,4 +1,4 @@
-"""A learner's answers: the fetched release with some answer cells solved."""
+"""A learner's answers: the solved code of the first answer cells of a fetched release."""
 
 from __future__ import annotations
 
@@ -20,12 +20,16 @@ def _unmarked(source: str) -> str:
     return source[:block.start()] + "\n".join(inner) + "\n" + source[block.end():]
 
 
-def answered(release: dict, module: str, share: float) -> tuple[dict, int]:
-    """Return ``release`` with the first ``share`` of its answer cells solved, and how many."""
-    notebook = nbformat.from_dict(release)
+def answers_to_type(release: dict, module: str, share: float) -> dict[int, str]:
+    """``{cell index: solved source}`` for the first ``share`` of ``release``'s answer cells."""
     solved = solved_sources(module)
-    cells = [cell for cell in notebook.cells if is_answer_cell(cell)]
-    count = round(len(cells) * share)
-    for cell in cells[:count]:
-        cell.source = solved[grading(cell)["grade_id"]]
-    return notebook, count
+    cells = [(i, c) for i, c in enumerate(nbformat.from_dict(release).cells) if is_answer_cell(c)]
+    return {i: solved[grading(c)["grade_id"]] for i, c in cells[:round(len(cells) * share)]}
+
+
+def answered(release: dict, module: str, share: float) -> dict:
+    """Return ``release`` with the first ``share`` of its answer cells solved."""
+    notebook = nbformat.from_dict(release)
+    for index, source in answers_to_type(release, module, share).items():
+        notebook.cells[index].source = source
+    return notebook

@@ -1,7 +1,9 @@
-"""A learner on the hub in Chromium: log in, Assignment List, fetch, Validate, submit, feedback.
+"""A learner on the hub in Chromium: log in, Assignment List, fetch, answer, Validate, submit,
+fetch and read the feedback.
 
-The page is nbgrader's own Assignment List (Nbgrader → Assignment List); its
-buttons are the ones a learner clicks. Screenshots go to test-artifacts/hub/.
+The page is nbgrader's own Assignment List (Nbgrader → Assignment List) and JupyterLab's
+notebook editor; the clicks and keys are the ones a learner uses. Screenshots go to
+test-artifacts/hub/, named after the learner (``who``).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from browser.lab import KERNEL_READY, PANEL
 from nbtools import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
@@ -57,13 +60,33 @@ def click_in(page, row: str, button: str, then: str, timeout_ms: int = 120_000) 
     page.wait_for_selector(then, timeout=timeout_ms)
 
 
-def fetch(page) -> None:
+def fetch(page, who: str) -> None:
     page.wait_for_selector(f"{RELEASED} button:has-text('Fetch')", timeout=60_000)
-    screenshot(page, "assignment-list-released")
+    screenshot(page, f"{who}-assignment-list-released")
     click_in(page, RELEASED, "Fetch", f"{FETCHED} button:has-text('Submit')")
 
 
-def validate(page, timeout_ms: int = 240_000) -> str:
+def open_notebook(page, base: str, user: str, path: str, timeout_ms: int = 120_000) -> None:
+    """Open ``path`` (relative to the learner's home) alone in a fresh workspace; wait for an
+    idle Python kernel."""
+    workspace = re.sub(r"\W", "-", Path(path).stem)
+    page.goto(f"{base}/user/{user}/lab/workspaces/{workspace}/tree/{path}?reset")
+    page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=timeout_ms)
+    page.wait_for_function(KERNEL_READY, arg=PANEL, timeout=timeout_ms)
+
+
+def type_answers(page, answers: dict[int, str]) -> None:
+    """Replace the code of each answer cell (by its index in the notebook) as a learner does:
+    click into the cell, select all of it, type the answer."""
+    cells = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
+    for index, source in answers.items():
+        cells.nth(index).locator(".cm-content").click()
+        page.keyboard.press("Control+a")
+        page.keyboard.insert_text(source)
+    page.keyboard.press("Escape")
+
+
+def validate(page, who: str, timeout_ms: int = 240_000) -> str:
     """Expand the fetched assignment, press its notebook's Validate; return the dialog's text."""
     page.locator(f"{FETCHED} a.assignment-notebooks-link").first.click()
     page.locator(f"{FETCHED} .nested_list_item button", has_text="Validate").first.click()
@@ -73,18 +96,31 @@ def validate(page, timeout_ms: int = 240_000) -> str:
         "() => !/please wait/i.test(document.querySelector('.jp-Dialog').innerText)",
         timeout=timeout_ms)
     text = dialog.inner_text()
-    screenshot(page, "validate-result")
+    screenshot(page, f"{who}-validate-result")
     dialog.locator("button", has_text=re.compile("OK|Ok")).first.click()
     return text
 
 
-def submit(page) -> None:
+def submit(page, who: str) -> None:
     click_in(page, FETCHED, "Submit", SUBMITTED)
-    screenshot(page, "assignment-list-submitted")
+    screenshot(page, f"{who}-assignment-list-submitted")
 
 
-def fetch_feedback(page) -> None:
+def fetch_feedback(page, who: str) -> None:
     page.locator("#refresh_assignments_list").click()
     page.wait_for_selector(f"{SUBMITTED} button:has-text('Fetch Feedback')", timeout=60_000)
     click_in(page, SUBMITTED, "Fetch Feedback", f"{SUBMITTED} a:has-text('view feedback')")
-    screenshot(page, "assignment-list-feedback")
+    screenshot(page, f"{who}-assignment-list-feedback")
+
+
+def read_feedback(page, who: str, name: str, timeout_ms: int = 60_000) -> str:
+    """Press "(view feedback)", open ``name`` from the file browser; return the text shown."""
+    page.locator(SUBMITTED).locator("a", has_text="view feedback").first.click()
+    item = page.locator(".jp-DirListing-item", has_text=name).first
+    item.wait_for(timeout=timeout_ms)
+    item.dblclick()
+    frame = page.frame_locator(".jp-HTMLViewer:not(.lm-mod-hidden) iframe")
+    body = frame.locator("body")
+    body.locator("text=Score").first.wait_for(timeout=timeout_ms)
+    screenshot(page, f"{who}-feedback")
+    return body.inner_text()

@@ -143,6 +143,14 @@ def memory_mb(user: str) -> float:
     return sum(int(n) for n in result.stdout.split()) / 1024
 
 
+def processes(user: str) -> list[str]:
+    """``user``'s processes: resident MB and command line, the largest first."""
+    result = subprocess.run(["ps", "-u", user, "-o", "rss=,args=", "--sort=-rss"],
+                            capture_output=True, text=True)
+    return [f"{int(rss) / 1024:.0f} MB {args[:120]}"
+            for rss, args in (line.split(None, 1) for line in result.stdout.splitlines())]
+
+
 def remove_users(names: list[str]) -> None:
     """Delete the test's accounts, their homes and any process they still run."""
     for name in names:
