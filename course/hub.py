@@ -32,6 +32,7 @@ PROXY = DEPLOY / "node_modules" / ".bin" / "configurable-http-proxy"
 ROLES = ("learner", "instructor", "common")  # Jupyter config folders, by role
 ACCOUNT = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 COURSE_FOLDER = "course"  # the instructor's course directory, in their home
+EXCHANGE_MODE = 0o777  # nbgrader's exchange root: every user writes and enters it
 
 
 @dataclass
@@ -118,7 +119,7 @@ def ensure_accounts(names: list[str], passwords: Path) -> list[str]:
 def prepare_exchange(exchange: Path) -> None:
     """Create nbgrader's exchange folder, writable by everyone as nbgrader requires."""
     exchange.mkdir(parents=True, exist_ok=True)
-    exchange.chmod(0o777)
+    exchange.chmod(EXCHANGE_MODE)
     for parent in exchange.parents:
         if not os.stat(parent).st_mode & 0o001:
             raise InstructorError(f"the exchange {exchange} is inside {parent}, which other "

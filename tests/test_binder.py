@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from browser.learner_env import config_fingerprint, make_learner_env
+from browser.learner_env import config_fingerprint, make_learner_env, server_extensions
 from nbtools import ROOT, module_ids
 
 from course.errors import AuthorError
@@ -38,19 +38,6 @@ INSTRUCTOR_SERVER = ["nbgrader.server_extensions.assignment_list",
                      "nbgrader.server_extensions.course_list",
                      "nbgrader.server_extensions.formgrader"]
 LEARNER_SERVER = ["nbgrader.server_extensions.validate_assignment"]
-# What jupyter_server itself enables (ServerApp.find_server_extensions reads the same).
-ENABLED = ("import json; from jupyter_core.paths import jupyter_config_path; "
-           "from jupyter_server.extension.config import ExtensionConfigManager; "
-           "found = ExtensionConfigManager(read_config_path=jupyter_config_path())"
-           ".get_jpserver_extensions(); "
-           "print(json.dumps({k: v for k, v in found.items() if k.startswith('nbgrader')}))")
-
-
-def server_extensions(run) -> dict[str, bool]:
-    """nbgrader's server extensions and whether a server started with ``run`` loads them."""
-    result = run(sys.executable, "-c", ENABLED)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def repo2docker_command() -> list[str]:

@@ -145,43 +145,6 @@ def test_learners_servers_switch_the_instructor_tools_off():
         "@jupyter/nbgrader:course-list"}
 
 
-# --- the Kubernetes configuration (checked, not run) -----------------------------------
-
-#: A learner's server at rest, all its processes, as tests/test_hub.py measured it below
-#: (test-artifacts/hub/timings.json, "learner server at rest"), rounded up.
-SERVER_AT_REST_MB = 256
-
-
-def _mb(quantity: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)([MG])i?", quantity).groups()
-    return float(number) * (1024 if unit == "G" else 1)
-
-
-def test_kubernetes_values_agree_with_the_repository():
-    import yaml
-
-    from course.bench import NOTEBOOK_MB
-
-    text = (ROOT / "deploy" / "kubernetes" / "config.yaml").read_text()
-    values = yaml.safe_load(text)
-    single = values["singleuser"]
-    env = single["extraEnv"]
-    start = (ROOT / "start").read_text()
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        assert f"export {name}={env[name]}" in start, name  # the image's own thread limit
-    mounts = {m["mountPath"] for m in single["storage"]["extraVolumeMounts"]}
-    assert env["NBGRADER_EXCHANGE"] in mounts
-    assert "--target-repo-dir /srv/course" in text
-    config = Path(env["JUPYTER_CONFIG_PATH"]).relative_to("/srv/course")
-    assert (ROOT / config / "nbgrader_config.py").read_text().count("os.environ[") == 2
-    assert all((ROOT / name).is_file() for name in ("environment.yml", "postBuild", "start"))
-    memory = single["memory"]
-    assert _mb(memory["guarantee"]) >= SERVER_AT_REST_MB + NOTEBOOK_MB
-    assert _mb(memory["limit"]) == 2048  # Binder's 2 GB, which the course is built to fit
-    assert 0 < single["cpu"]["guarantee"] <= single["cpu"]["limit"] == 2
-    assert values["cull"]["enabled"] and values["cull"]["timeout"] > 0
-
-
 # --- the cohort, once for the tests below ----------------------------------------------
 
 #: The three learners: the share of the exercises each one answers.

@@ -13,11 +13,13 @@ scripts pointed at the new prefix's Python, and a ``pip`` that only records what
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import site
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,15 @@ IGNORED = shutil.ignore_patterns(
     ".ipynb_checkpoints", "test-artifacts", "bench-results", "gradebook.db*", "submitted",
     "autograded", "feedback", "release", "source", "exchange",
 )
+
+
+# What jupyter_server itself enables, found as ServerApp finds it: its config files
+# (jupyter_server_config.py and .json) on the config path, then every extension's JSON
+# (find_server_extensions), which cannot switch on what a config file switched off.
+ENABLED = ("import json; from jupyter_server.serverapp import ServerApp; app = ServerApp(); "
+           "app.load_config_file(suppress_errors=False); app.find_server_extensions(); "
+           "print(json.dumps({k: v for k, v in app.jpserver_extensions.items() "
+           "if k.startswith('nbgrader')}))")
 
 
 @dataclass
@@ -48,6 +59,13 @@ class LearnerEnv:
         """Run a command of the prefix (``jupyter ...``) through ``start``, as Binder does."""
         return subprocess.run([str(ROOT / "start"), *args], cwd=cwd or ROOT, env=self.env,
                               capture_output=True, text=True, timeout=timeout)
+
+
+def server_extensions(run: Callable[..., subprocess.CompletedProcess]) -> dict[str, bool]:
+    """nbgrader's server extensions and whether a server started with ``run`` loads them."""
+    result = run(sys.executable, "-c", ENABLED)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def config_fingerprint(prefix: Path = BASE) -> dict[str, str]:
