@@ -27,6 +27,7 @@ from nbtools import ROOT
 from traitlets.config import Config
 
 from course.bench import NOTEBOOK_MB
+from course.grading.sandbox import DEFAULT_MEMORY_MB
 from course.hub import EXCHANGE_MODE
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"
@@ -184,6 +185,19 @@ def test_the_hook_gives_instructors_and_learners_their_own_config():
         assert _spawn(*groups).environment["COURSE_JUPYTER_CONFIG"] == _role_config("learner")
     for role in ("learner", "instructor", "common"):
         assert (ROOT / "deploy" / "jupyterhub" / role / "jupyter_server_config.py").is_file()
+
+
+def test_only_instructors_are_offered_the_grading_profile():
+    profiles = _hub_config().KubeSpawner.profile_list
+    learner = [p["slug"] for p in profiles(_spawn("learners"))]
+    instructor = {p["slug"]: p for p in profiles(_spawn("instructors"))}
+    assert learner == ["learner"]
+    assert set(instructor) == {"learner", "grading"}
+    grading = instructor["grading"]["kubespawner_override"]
+    assert grading["cpu_guarantee"] == grading["cpu_limit"] == 2
+    # `grade --workers 2` runs two sandboxed kernels of at most DEFAULT_MEMORY_MB each
+    assert _mb(grading["mem_guarantee"]) >= 2 * DEFAULT_MEMORY_MB + SERVER_AT_REST_MB
+    assert "profileList" not in _values()["singleuser"], "the list is the function's alone"
 
 
 def test_each_user_has_their_own_uid_and_the_instructors_group_is_declared():
