@@ -11,7 +11,8 @@ writes the settings this file reads: a JSON file named by $COURSE_HUB_SETTINGS.
   List and the Validate button only. The role is read from the hub's groups when
   a server starts, so moving a user between groups takes effect at their next start.
 - Everyone shares nbgrader's exchange folder (world-writable, as nbgrader sets it;
-  nbgrader makes each course's inbound folder unlistable).
+  nbgrader makes each course's inbound folder unlistable). A submission is readable
+  by its learner and the instructors only (an ACL, course/private_submit.py).
 - Each server limits numerical libraries to 2 threads.
 - The users' Jupyter config comes from the state folder's ``config/`` (a copy of
   this folder's learner/, instructor/ and common/ that every account can read);
@@ -74,6 +75,8 @@ c.Spawner.environment = {
     "MKL_NUM_THREADS": THREADS,
     "COURSE_ID": settings["course_id"],
     "NBGRADER_EXCHANGE": settings["exchange"],
+    # who may read a submission besides its learner (common/nbgrader_config.py)
+    "COURSE_INSTRUCTORS": ",".join(settings["instructors"]),
 }
 
 

@@ -6,13 +6,6 @@ import nbformat
 from nbtools import SOLUTION, grading, is_answer_cell, read, solution_path
 
 
-def solved_sources(module: str) -> dict[str, str]:
-    """Each answer cell's grade id and its solved source (the solution, markers removed)."""
-    solution = read(solution_path(module))
-    return {grading(cell)["grade_id"]: _unmarked(cell.source)
-            for cell in solution.cells if is_answer_cell(cell)}
-
-
 def _unmarked(source: str) -> str:
     block = SOLUTION.search(source)
     assert block, f"an answer cell without solution markers: {source[:80]!r}"
@@ -20,11 +13,23 @@ def _unmarked(source: str) -> str:
     return source[:block.start()] + "\n".join(inner) + "\n" + source[block.end():]
 
 
+def _is_written_answer(cell) -> bool:
+    meta = grading(cell)
+    return cell.cell_type == "markdown" and bool(meta.get("solution") and meta.get("grade"))
+
+
 def answers_to_type(release: dict, module: str, share: float) -> dict[int, str]:
-    """``{cell index: solved source}`` for the first ``share`` of ``release``'s answer cells."""
-    solved = solved_sources(module)
-    cells = [(i, c) for i, c in enumerate(nbformat.from_dict(release).cells) if is_answer_cell(c)]
-    return {i: solved[grading(c)["grade_id"]] for i, c in cells[:round(len(cells) * share)]}
+    """``{cell index: solved source}`` for the first ``share`` of ``release``'s answer cells;
+    with every one of them (share 1), the written answers (the model answer) too."""
+    solution = read(solution_path(module))
+    solved = {grading(c)["grade_id"]: _unmarked(c.source) for c in solution.cells
+              if is_answer_cell(c) or _is_written_answer(c)}
+    cells = list(enumerate(nbformat.from_dict(release).cells))
+    code = [(i, c) for i, c in cells if is_answer_cell(c)]
+    chosen = code[:round(len(code) * share)]
+    if share == 1:
+        chosen += [(i, c) for i, c in cells if _is_written_answer(c)]
+    return {i: solved[grading(c)["grade_id"]] for i, c in sorted(chosen)}
 
 
 def answered(release: dict, module: str, share: float) -> dict:

@@ -76,11 +76,14 @@ def open_notebook(page, base: str, user: str, path: str, timeout_ms: int = 120_0
 
 
 def type_answers(page, answers: dict[int, str]) -> None:
-    """Replace the code of each answer cell (by its index in the notebook) as a learner does:
-    click into the cell, select all of it, type the answer."""
+    """Replace each answer cell (by its index in the notebook) as a learner does: click
+    into the cell (double-click a written answer, to edit it), select all, type."""
     cells = page.locator(f"{PANEL} .jp-Notebook .jp-Cell")
     for index, source in answers.items():
-        cells.nth(index).locator(".cm-content").click()
+        cell = cells.nth(index)
+        if "jp-MarkdownCell" in (cell.get_attribute("class") or ""):
+            cell.locator(".jp-MarkdownOutput").dblclick()
+        cell.locator(".cm-content").click()
         page.keyboard.press("Control+a")
         page.keyboard.insert_text(source)
     page.keyboard.press("Escape")
