@@ -34,6 +34,22 @@ c.OverwriteCells.add_missing_cells = True
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
                             "exercises.toml"]
 
+# Student code is untrusted however it is graded. nbgrader's own `autograde` and
+# formgrader's Autograde button run it as `python -m course grade` does: in the
+# bubblewrap sandbox, with test cells judged outside the student's kernel, and student
+# HTML escaped (course/grading/execute.py, sanitize.py). These are nbgrader's steps with
+# its Execute replaced; without bubblewrap, autograde stops and says how to install it.
+c.Autograde.autograde_preprocessors = [
+    "course.grading.execute.SandboxedExecute",
+    "course.grading.sanitize.SanitizeStudentHTML",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
 # Feedback never shows hidden tests, however it is made: `python -m course grade`,
 # plain `nbgrader generate_feedback`, or formgrader's "generate feedback" button
 # (nbgrader's own steps show them; see course/grading/feedback.py).

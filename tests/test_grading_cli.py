@@ -16,6 +16,7 @@ import html
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -377,6 +378,29 @@ def test_plain_nbgrader_feedback_hides_hidden_tests(cohort_run):
     text = _visible(course / "feedback" / "x-print-hidden-tests" / MODULE / f"{MODULE}.html")
     leaked = [line for line in _hidden_lines() if line in text]
     assert not leaked and "BEGIN HIDDEN" not in text
+
+
+@pytest.mark.slow
+def test_plain_nbgrader_autograde_runs_in_the_sandbox_too(cohort_run, tmp_path):
+    """`nbgrader autograde` (and formgrader's Autograde button) use the course's sandbox.
+
+    On a copy of the graded cohort: without the sandbox, reading the solutions earns 2 of
+    3 points (the attack table in course/INSTRUCTORS.md)."""
+    course, _, _ = cohort_run
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, symlinks=True)
+    scores, verdicts = {}, {}
+    for student in ("a-right", "x-read-solutions"):
+        result = run_nbgrader(["autograde", MODULE, "--student", student, "--force"],
+                              cwd=copy)
+        assert result.returncode == 0, result.stderr[-3000:]
+        with Gradebook(f"sqlite:///{copy / 'gradebook.db'}") as gradebook:
+            scores[student] = gradebook.find_submission(MODULE, student).score
+        graded = read(copy / "autograded" / student / MODULE / f"{MODULE}.ipynb")
+        verdicts[student] = [c.metadata["course"]["verdict"]["status"] for c in graded.cells
+                             if "verdict" in c.metadata.get("course", {})]
+    assert scores == {"a-right": 3, "x-read-solutions": 0}, scores
+    assert verdicts["a-right"] == ["right", "right"], verdicts  # judged in the grader
 
 
 @pytest.mark.slow

@@ -254,7 +254,7 @@ def _round_trip(hub, names: dict[str, str], chromium, out: dict) -> None:
             context = browser.new_context(viewport={"width": 1366, "height": 900})
             pages[role] = context.new_page()
             _learner_works(hub, pages[role], role, names[role], share, out)
-        _instructor_grades(hub, teach, out)
+        _instructor_grades(hub, teach, names["partly"], out)
         for role, page in pages.items():
             fetch_feedback(page, role)
         hub.timings["round trip, hub start to feedback fetched"] = time.monotonic() - started
@@ -340,12 +340,27 @@ def _answer_in_the_notebook(hub, page, role: str, user: str, share: float, out: 
     open_assignment_list(page)
 
 
-def _instructor_grades(hub, teach: str, out: dict) -> None:
-    """Collect (formgrader), grade (the course's command, as the instructor), release feedback."""
+def _formgrader_autograde(hub, teach: str, course: Path, learner: str) -> list[str]:
+    """Formgrader's Autograde button for one learner; return its test cells' verdicts.
+
+    The button runs nbgrader's autograde in the instructor's server with the course's
+    config: the sandbox, test cells judged in the grader (verdicts in the metadata)."""
+    status, body = hub.api("POST", f"user/{teach}/formgrader/api/submission/{MODULE}/"
+                                   f"{learner}/autograde")
+    assert status == 200 and body["success"], body
+    graded = read(course / "autograded" / learner / MODULE / f"{MODULE}.ipynb")
+    return [c.metadata["course"]["verdict"]["status"] for c in graded.cells
+            if "verdict" in c.metadata.get("course", {})]
+
+
+def _instructor_grades(hub, teach: str, learner: str, out: dict) -> None:
+    """Collect (formgrader); Autograde one ``learner`` with formgrader's button; grade all
+    (the course's command, as the instructor); release feedback."""
     formgrader = f"user/{teach}/formgrader/api/assignment/{MODULE}"
     status, body = hub.api("POST", f"{formgrader}/collect")
     assert status == 200 and body["success"], body
     course = Path(pwd.getpwnam(teach).pw_dir) / "course"
+    out["formgrader_autograde"] = _formgrader_autograde(hub, teach, course, learner)
     t = time.monotonic()
     graded = as_user(teach, "python", "-m", "course", "grade", MODULE, "submitted",
                      cwd=course)
@@ -471,6 +486,15 @@ def test_what_learners_typed_was_saved_and_each_answer_shows_a_tick(cohort):
         user = names[role]
         assert cohort["typed"][user], f"{role}: the saved notebook is not what was typed"
         assert cohort["ticks"][user] == solved[role], (role, cohort["ticks"])
+
+
+@slow
+def test_formgraders_autograde_button_judges_in_the_grader_too(cohort):
+    verdicts = cohort["formgrader_autograde"]
+    solved = cohort["solved"][cohort["names"]["partly"]]
+    assert len(verdicts) == sum(map(is_answer_cell, read(release_path(MODULE)).cells))
+    assert verdicts[:solved] == ["right"] * solved, verdicts
+    assert "right" not in verdicts[solved:], verdicts
 
 
 @slow

@@ -17,7 +17,10 @@ def _configured(config: Config, section: str, name: str, default: list[Any]) -> 
 
 
 def _is(item: Any, cls: type) -> bool:
-    return item is cls or item == f"{cls.__module__}.{cls.__name__}" or item == cls.__name__
+    """Return True when ``item`` (a class, or its name in a config file) names ``cls``."""
+    module = cls.__module__.rsplit(".", 1)[0]  # as nbgrader.preprocessors.Execute
+    names = {f"{cls.__module__}.{cls.__name__}", f"{module}.{cls.__name__}", cls.__name__}
+    return item is cls or item in names
 
 
 def autograde_preprocessors(config: Config) -> list[Any]:
@@ -30,8 +33,8 @@ def autograde_preprocessors(config: Config) -> list[Any]:
 
     default = Autograde.class_traits()["autograde_preprocessors"].default()
     steps = _configured(config, "Autograde", "autograde_preprocessors", default)
-    steps = [SandboxedExecute if _is(step, Execute) else step for step in steps
-             if not _is(step, SanitizeStudentHTML)]
+    steps = [SandboxedExecute if _is(step, Execute) or _is(step, SandboxedExecute) else step
+             for step in steps if not _is(step, SanitizeStudentHTML)]
     at = next(i for i, step in enumerate(steps) if step is SandboxedExecute) + 1
     return [*steps[:at], SanitizeStudentHTML, *steps[at:]]
 
