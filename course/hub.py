@@ -130,7 +130,7 @@ def prepare_exchange(exchange: Path) -> None:
 def prepare_course(root: Path, instructor: str, learners: list[str]) -> Path:
     """Copy the course into the instructor's ``~/course`` (if absent); register the cohort.
 
-    The gradebook gets every learner and every module, so formgrader lists them.
+    The gradebook gets every learner and every module, so formgrader lists and grades them.
     """
     account = pwd.getpwnam(instructor)
     course = Path(account.pw_dir) / COURSE_FOLDER
@@ -148,14 +148,27 @@ def prepare_course(root: Path, instructor: str, learners: list[str]) -> Path:
 
 
 def _register(course: Path, learners: list[str], modules: list[str]) -> None:
+    """Put the learners and the modules (notebooks and test cells too) in the gradebook.
+
+    Formgrader's Autograde button then works before any other grading. A module's
+    notebooks come from ``nbgrader generate_assignment`` into a scratch release, once:
+    the course's own release (``notebooks/``) is left as it is.
+    """
     from nbgrader.api import Gradebook
+
+    from course.grading.gradebook import prepare_assignment, release_scratch
 
     put_venv_on_path()
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         for learner in learners:
             gradebook.update_or_create_student(learner)
-        for module in modules:
-            gradebook.update_or_create_assignment(module)
+        missing = [m for m in modules if not gradebook.update_or_create_assignment(m).notebooks]
+    scratch = release_scratch()
+    try:
+        for module in missing:
+            prepare_assignment(load_config(course), module, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 PROBE = ("import sys, importlib.util as u, course; "

@@ -347,7 +347,7 @@ def _formgrader_autograde(hub, teach: str, course: Path, learner: str) -> list[s
     config: the sandbox, test cells judged in the grader (verdicts in the metadata)."""
     status, body = hub.api("POST", f"user/{teach}/formgrader/api/submission/{MODULE}/"
                                    f"{learner}/autograde")
-    assert status == 200 and body["success"], body
+    assert status == 200 and body["success"], f"{status}: {body.get('error', body)}"
     graded = read(course / "autograded" / learner / MODULE / f"{MODULE}.ipynb")
     return [c.metadata["course"]["verdict"]["status"] for c in graded.cells
             if "verdict" in c.metadata.get("course", {})]
