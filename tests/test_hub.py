@@ -360,7 +360,9 @@ def _instructor_grades(hub, teach: str, learner: str, out: dict) -> None:
     status, body = hub.api("POST", f"{formgrader}/collect")
     assert status == 200 and body["success"], body
     course = Path(pwd.getpwnam(teach).pw_dir) / "course"
+    t = time.monotonic()
     out["formgrader_autograde"] = _formgrader_autograde(hub, teach, course, learner)
+    hub.timings["instructor: formgrader's Autograde (1 submission)"] = time.monotonic() - t
     t = time.monotonic()
     graded = as_user(teach, "python", "-m", "course", "grade", MODULE, "submitted",
                      cwd=course)
