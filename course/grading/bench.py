@@ -3,8 +3,9 @@
 A batch of generated submissions (the solution and the blank release, in
 turn) is graded three ways, each in a fresh scratch course: nbgrader's own
 loop (``nbgrader autograde`` then ``generate_feedback``, one student at a
-time), ``python -m course grade --workers 1`` and ``--workers N``. The scores
-of the three must agree.
+time, with the course's configuration, so in the sandbox too), ``python -m
+course grade --workers 1`` and ``--workers N``. The scores of the three must
+agree.
 """
 
 from __future__ import annotations
