@@ -163,10 +163,10 @@ def _register(course: Path, learners: list[str], modules: list[str]) -> None:
         for learner in learners:
             gradebook.update_or_create_student(learner)
         missing = [m for m in modules if not gradebook.update_or_create_assignment(m).notebooks]
-    scratch = release_scratch()
+    config, scratch = load_config(course), release_scratch()
     try:
         for module in missing:
-            prepare_assignment(load_config(course), module, scratch)
+            prepare_assignment(config, module, scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
