@@ -9,6 +9,7 @@ from pathlib import Path
 from course.errors import CourseError, LearnerError
 from course.grading.cli import add_commands
 from course.hub import add_command as add_hub
+from course.layout import add_course_dir
 from course.publish import add_command as add_publish
 
 
@@ -87,7 +88,7 @@ def _add_progress(commands: argparse._SubParsersAction) -> None:
     progress.add_argument("--saved", action="store_true",
                           help="read the outputs saved in the notebooks instead of running them")
     progress.add_argument("--timeout", type=int, default=120, help="seconds per cell")
-    progress.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(progress)
     progress.set_defaults(run=_progress)
 
 
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--all", action="store_true", help="every module")
     release.add_argument("--check", action="store_true",
                          help="write nothing; fail if the data, hidden tests or release are stale")
-    release.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(release)
     release.set_defaults(run=_release)
 
     bench = commands.add_parser("bench", help="time every notebook against the budgets")
@@ -129,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("modules", nargs="*", help="modules, e.g. 03 or 03_metrics (default: all)")
     start.add_argument("--fresh", action="store_true",
                        help="replace your copy with the current version (yours is backed up)")
-    start.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(start)
     start.set_defaults(run=_start)
     _add_progress(commands)
     add_publish(commands)

@@ -24,7 +24,14 @@ from pathlib import Path
 
 from course.errors import InstructorError
 from course.grading.roster import read_roster
-from course.layout import course_root, load_config, put_venv_on_path, release_dir, source_dir
+from course.layout import (
+    add_course_dir,
+    course_root,
+    load_config,
+    put_venv_on_path,
+    release_dir,
+    source_dir,
+)
 from course.notebook import module_ids
 
 DEPLOY = Path("deploy") / "jupyterhub"  # in the course root
@@ -287,5 +294,5 @@ def add_command(commands) -> None:
     hub.add_argument("--proxy-api-port", type=int, default=8001, help="the proxy's API port")
     hub.add_argument("--prepare-only", action="store_true",
                      help="create accounts, exchange and course directory; do not start")
-    hub.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(hub)
     hub.set_defaults(run=hub_command)

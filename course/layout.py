@@ -6,6 +6,7 @@ and it imports nothing of theirs.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -18,6 +19,11 @@ from traitlets.config.loader import PyFileConfigLoader
 from course.errors import InstructorError
 
 CONFIG_FILE = "nbgrader_config.py"
+
+
+def add_course_dir(parser: argparse.ArgumentParser) -> None:
+    """Give a command the ``--course-dir`` option: the course root, by default here."""
+    parser.add_argument("--course-dir", default=".", help="the course root (default: here)")
 
 
 def venv_bin() -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from course.errors import AuthorError
+from course.layout import add_course_dir
 
 PLACEHOLDER = "OWNER/REPO"
 # https://mybinder.org/v2/gh/<owner>/<repo>/<ref>?urlpath=lab/tree/<path>
@@ -160,5 +161,5 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     command.add_argument("repo", nargs="?",
                          help="OWNER/REPO or a github.com URL (default: git remote origin)")
     command.add_argument("--ref", default="HEAD", help="branch, tag or commit (default: HEAD)")
-    command.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(command)
     command.set_defaults(run=_run)

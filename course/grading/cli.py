@@ -13,6 +13,7 @@ from pathlib import Path
 
 from course.errors import CourseError
 from course.grading.sandbox import DEFAULT_MEMORY_MB
+from course.layout import add_course_dir
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -109,7 +110,7 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run submitted code WITHOUT the bubblewrap sandbox, with your "
                             "permissions (only for code you trust)")
-    grade.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(grade)
     grade.add_argument("--output", help="where to write the grades (default: grades.csv)")
     grade.add_argument("--allow-unlisted", action="store_true",
                        help="also grade notebooks whose id is not on the roster (default: "
@@ -125,7 +126,7 @@ def _add_steps(commands: argparse._SubParsersAction) -> None:
     formgrader.add_argument("--port", type=int, default=8888)
     formgrader.add_argument("--dry-run", action="store_true",
                             help="print the command and the address, start nothing")
-    formgrader.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(formgrader)
     formgrader.set_defaults(run=_guarded(_formgrader))
 
     feedback = commands.add_parser(
@@ -136,7 +137,7 @@ def _add_steps(commands: argparse._SubParsersAction) -> None:
                     "before sending feedback or `nbgrader release_feedback`.")
     feedback.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
     feedback.add_argument("students", nargs="*", help="only these students (default: all)")
-    feedback.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(feedback)
     feedback.set_defaults(run=_guarded(_feedback))
 
     export = commands.add_parser(
@@ -148,7 +149,7 @@ def _add_steps(commands: argparse._SubParsersAction) -> None:
     export.add_argument("--to", help="the file to write (default: final_grades.csv)")
     export.add_argument("--roster", help="CSV with a student_id column: these rows, this order")
     export.add_argument("--grades", help="the report `grade` wrote (default: grades.csv)")
-    export.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(export)
     export.set_defaults(run=_guarded(_export))
 
 
@@ -163,7 +164,7 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("module", help="the assignment to grade, e.g. 00_welcome")
     bench.add_argument("--students", type=int, default=30)
     bench.add_argument("--workers", type=int, default=0, help="0: one per core")
-    bench.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(bench)
     bench.set_defaults(run=_guarded(_bench))
 
 
@@ -176,7 +177,7 @@ def _add_report(commands: argparse._SubParsersAction) -> None:
     report.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
     report.add_argument("--names", action="store_true",
                         help="add a per-learner table with student ids (and learners.csv)")
-    report.add_argument("--course-dir", default=".", help="the course root (default: here)")
+    add_course_dir(report)
     report.set_defaults(run=_guarded(_report))
 
 
