@@ -216,7 +216,13 @@ def is_error_output(output: dict) -> bool:
 
 def open_notebook(page, lab: Lab, path: str, workspace: str, timeout_ms: int = 90_000) -> None:
     """Open ``path`` in its own JupyterLab workspace and wait for an idle Python kernel."""
-    page.goto(lab.url(f"lab/workspaces/{workspace}/tree/{path}", reset=""))
+    open_notebook_url(page, lab.url(f"lab/workspaces/{workspace}/tree/{path}", reset=""),
+                      timeout_ms)
+
+
+def open_notebook_url(page, url: str, timeout_ms: int = 90_000) -> None:
+    """Go to ``url``, a JupyterLab notebook address; wait for an idle Python kernel."""
+    page.goto(url)
     page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=timeout_ms)
     page.wait_for_function(KERNEL_READY, arg=PANEL, timeout=timeout_ms)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from browser.lab import KERNEL_READY, PANEL
+from browser.lab import PANEL, open_notebook_url
 from nbtools import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts" / "hub"
@@ -70,9 +70,8 @@ def open_notebook(page, base: str, user: str, path: str, timeout_ms: int = 120_0
     """Open ``path`` (relative to the learner's home) alone in a fresh workspace; wait for an
     idle Python kernel."""
     workspace = re.sub(r"\W", "-", Path(path).stem)
-    page.goto(f"{base}/user/{user}/lab/workspaces/{workspace}/tree/{path}?reset")
-    page.wait_for_selector(f"{PANEL} .jp-Notebook .jp-Cell", timeout=timeout_ms)
-    page.wait_for_function(KERNEL_READY, arg=PANEL, timeout=timeout_ms)
+    open_notebook_url(page, f"{base}/user/{user}/lab/workspaces/{workspace}/tree/{path}?reset",
+                      timeout_ms)
 
 
 def type_answers(page, answers: dict[int, str]) -> None:
