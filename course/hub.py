@@ -246,9 +246,22 @@ def start(root: Path, settings: Path) -> None:
     os.execve(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(config)], env)
 
 
+def system_tool(name: str) -> str | None:
+    """Return the path of a system command such as ``useradd``, or None.
+
+    Account tools live in /usr/sbin, which is not on every PATH (a root shell from
+    ``su`` or a CI runner's often lacks it), so look there too.
+    """
+    return shutil.which(name) or next(
+        (str(p) for p in (Path("/usr/sbin") / name, Path("/sbin") / name) if p.is_file()), None)
+
+
 def run(command: list[str], stdin: str | None = None) -> None:
     """Run a system command; raise an InstructorError that says what failed."""
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True)
+    tool = system_tool(command[0])
+    if tool is None:
+        raise InstructorError(f"`{command[0]}` is not installed (looked on PATH and in /usr/sbin)")
+    result = subprocess.run([tool, *command[1:]], input=stdin, capture_output=True, text=True)
     if result.returncode != 0:
         raise InstructorError(f"`{command[0]}` failed: {result.stderr.strip()}")
 

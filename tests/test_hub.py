@@ -191,8 +191,8 @@ def _prerequisites():
     """Skip (or fail in CI) unless this machine can run a hub; return Chromium's launcher."""
     _need(hasattr(os, "geteuid") and os.geteuid() == 0,
           "the hub test creates system accounts: run it as root")
-    _need(shutil.which("useradd") is not None and shutil.which("runuser") is not None,
-          "useradd and runuser are needed")
+    _need(all(course_hub.system_tool(t) for t in ("useradd", "userdel", "runuser", "chpasswd")),
+          "useradd, userdel, runuser and chpasswd are needed (looked on PATH and in /usr/sbin)")
     _need((ROOT / course_hub.PROXY).exists() and HUB_PYTHON.exists(),
           f"the pinned proxy or the users' course environment ({HUB_PYTHON}) is not "
           "installed: run .ci/hub-setup as root")

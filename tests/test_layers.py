@@ -7,15 +7,16 @@ run (release, bench) and what instructors run (grade, bench-grading) <- the CLI.
 
 import ast
 
+import pytest
 from nbtools import ROOT
 
 LAYERS = {
     "base": {"course.errors", "course.notebook", "course.layout"},
-    "notebooks": {"course.checks", "course.datasets", "course.simulate"},
+    "notebooks": {"course.checks", "course.datasets", "course.simulate", "course.exercise_data"},
     "learners": {"course.workspace", "course.progress", "course.environment",
                  "course.notebook_run"},
-    "authors": {"course.authoring", "course.bench"},
-    "instructors": {"course.grading"},
+    "authors": {"course.authoring", "course.bench", "course.publish"},
+    "instructors": {"course.grading", "course.hub", "course.private_submit"},
     "cli": {"course.cli", "course.__main__", "course"},
 }
 ALLOWED = {
@@ -29,8 +30,16 @@ ALLOWED = {
 
 
 def layer_of(module: str) -> str:
-    best = max((prefix for names in LAYERS.values() for prefix in names
-                if module == prefix or module.startswith(prefix + ".")), key=len)
+    """Return the layer of ``module``: the longest prefix named in LAYERS.
+
+    The package itself (``course``) names the CLI layer but is no prefix of anything:
+    a new module must be given a layer, else the test fails instead of letting it
+    import anything.
+    """
+    prefixes = [prefix for names in LAYERS.values() for prefix in names
+                if module == prefix or (prefix != "course" and module.startswith(prefix + "."))]
+    assert prefixes, f"{module} has no layer: add it to LAYERS in tests/test_layers.py"
+    best = max(prefixes, key=len)
     return next(layer for layer, names in LAYERS.items() if best in names)
 
 
@@ -56,6 +65,20 @@ def test_no_import_runs_back_up():
     assert not upward, "imports that run against the layers:\n" + "\n".join(upward)
 
 
+def test_every_module_has_a_layer():
+    unassigned = []
+    for path in sorted((ROOT / "course").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        try:
+            layer_of(module)
+        except AssertionError:
+            unassigned.append(module)
+    assert not unassigned, "modules without a layer (add them to LAYERS): " + ", ".join(unassigned)
+
+
 def test_the_layer_test_can_fail():
     assert layer_of("course.grading.grade") == "instructors"
     assert "instructors" not in ALLOWED["learners"]
+    with pytest.raises(AssertionError, match="has no layer"):
+        layer_of("course.brand_new_module")

@@ -27,6 +27,8 @@ from pathlib import Path
 from browser.lab import call_api, free_port
 from nbtools import ROOT
 
+from course.hub import system_tool
+
 HUB_ENV = Path(os.environ.get("COURSE_HUB_ENV", "/opt/ml-foundations-hub"))
 HUB_PYTHON = HUB_ENV / "bin" / "python"
 
@@ -132,9 +134,9 @@ def as_user(user: str, *command: str, cwd: Path | None = None,
     home = pwd.getpwnam(user).pw_dir
     env = {"HOME": home, "USER": user, "LANG": "C.UTF-8",
            "PATH": os.pathsep.join([str(HUB_PYTHON.parent), "/usr/bin", "/bin"])}
-    runuser = shutil.which("runuser") or "/usr/sbin/runuser"  # env's PATH has no sbin
-    return subprocess.run([runuser, "-u", user, "--", *command], cwd=cwd or home, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([system_tool("runuser"), "-u", user, "--", *command],
+                          cwd=cwd or home, env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def memory_mb(user: str) -> float:
@@ -160,7 +162,7 @@ def remove_users(names: list[str]) -> None:
                 os.kill(int(pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        subprocess.run(["userdel", "--remove", "--force", name], capture_output=True)
+        subprocess.run([system_tool("userdel"), "--remove", "--force", name], capture_output=True)
 
 
 def _package_files(folder: Path) -> dict[str, bytes]:
