@@ -10,16 +10,16 @@ from course.errors import CourseError, LearnerError
 from course.grading.cli import add_commands
 from course.hub import add_command as add_hub
 from course.layout import add_course_dir
+from course.notebook import module_id, module_ids
 from course.publish import add_command as add_publish
 
 
 def _release(args: argparse.Namespace) -> int:
     from course.authoring.release import release
-    from course.notebook import module_ids
 
     root = Path(args.course_dir).resolve()
     known = module_ids(root)
-    modules = known if args.all else [_module_id(m, known) for m in args.modules]
+    modules = known if args.all else [module_id(m, known) for m in args.modules]
     if not modules:
         raise LearnerError("name a module (for example 03_metrics) or pass --all")
     stale = []
@@ -36,17 +36,10 @@ def _release(args: argparse.Namespace) -> int:
     return 0
 
 
-def _module_id(given: str, known: list[str]) -> str:
-    matches = [m for m in known if m == given or m.split("_")[0] == given.zfill(2)]
-    if len(matches) != 1:
-        raise LearnerError(f"unknown module {given!r}; known: {', '.join(known)}")
-    return matches[0]
-
-
 def _bench(args: argparse.Namespace) -> int:
     from course.bench import NOTEBOOK_MB, NOTEBOOK_SECONDS, bench, bench_autograde
 
-    root = Path(args.root).resolve()
+    root = Path(args.course_dir).resolve()
     results = []
     for folder in args.folders:
         results += bench(root, folder)
@@ -112,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="time every notebook against the budgets")
     bench.add_argument("folders", nargs="*", default=["solutions", "notebooks"])
-    bench.add_argument("--root", default=".")
+    add_course_dir(bench)
     bench.add_argument("--autograde", action="store_true",
                        help="also time nbgrader autograde of each solution")
     bench.add_argument("--strict", action="store_true", help="exit 1 if a budget is exceeded")
@@ -139,10 +132,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resolve_module(args: argparse.Namespace) -> None:
+    """Give the instructors' commands the same module forms as the others (``3``, ``03``).
+
+    Outside a course folder the name is left as typed: the command says what is wrong.
+    """
+    for attr in ("assignment", "module"):
+        given = getattr(args, attr, None)
+        if isinstance(given, str):
+            root = Path(getattr(args, "course_dir", "."))
+            known = module_ids(root) or module_ids(root, "notebooks")
+            if known:
+                setattr(args, attr, module_id(given, known))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        _resolve_module(args)
         return args.run(args)
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -33,6 +33,22 @@ def module_ids(root: Path | None = None, folder: str = "solutions") -> list[str]
     return list(module_notebooks((root or repository_root()) / folder))
 
 
+def module_id(given: str, known: list[str]) -> str:
+    """Turn what a person typed (``3``, ``03``, ``03_metrics``, ``03_metrics.ipynb``) into an id.
+
+    Every command that names a module goes through this, so all accept the same forms.
+    Raise CourseError naming the known modules when ``given`` is none or several of them.
+    """
+    name = given.strip().removesuffix(".ipynb")
+    number = name.split("_")[0]
+    matches = [m for m in known if m == name
+               or (number.isdigit() and "_" not in name and m.split("_")[0] == number.zfill(2))]
+    if len(matches) != 1:
+        raise CourseError(f"{given!r} is not one module of the course; give one of "
+                          f"{', '.join(known)} (the number alone, such as 03, is enough).")
+    return matches[0]
+
+
 def solution_path(module: str, root: Path | None = None) -> Path:
     """Return the path of a module's source notebook."""
     return (root or repository_root()) / "solutions" / module / f"{module}.ipynb"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from course.errors import LearnerError
+from course.errors import CourseError, LearnerError
 from course.layout import release_folder
-from course.notebook import module_notebooks
+from course.notebook import module_id, module_notebooks
 
 WORK_DIR = "my-work"
 BACKUPS = "backups"
@@ -54,19 +54,13 @@ def releases(course_dir: Path) -> dict[str, Path]:
 
 
 def resolve_modules(names: list[str], available: dict[str, Path]) -> list[str]:
-    """Turn ``03`` or ``03_metrics`` into module ids; all modules when ``names`` is empty."""
+    """Turn ``3``, ``03`` or ``03_metrics`` into module ids; all modules when ``names`` is empty."""
     if not names:
         return list(available)
-    chosen = []
-    for name in names:
-        name = name.strip().removesuffix(".ipynb")
-        matches = [m for m in available if m == name or m.startswith(f"{name}_")]
-        if len(matches) != 1:
-            known = ", ".join(available)
-            raise LearnerError(f"{name!r} is not one module of the course; give one of {known} "
-                               "(the number alone, such as 03, is enough).")
-        chosen.append(matches[0])
-    return chosen
+    try:
+        return [module_id(name, list(available)) for name in names]
+    except CourseError as error:
+        raise LearnerError(str(error)) from None
 
 
 def release_digest(path: Path) -> str:
