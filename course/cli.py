@@ -26,11 +26,14 @@ def _release(args: argparse.Namespace) -> int:
     for module in modules:
         outcome = release(root, module, check=args.check)
         verb = "checked" if args.check else "released"
+        what = "differ from" if args.check else "rewritten to match"
         print(f"{module}: {outcome.exercises} exercises {verb}"
-              + (f"; {len(outcome.stale)} stale" if outcome.stale else ""), flush=True)
+              + (f"; {len(outcome.stale)} committed file(s) {what} the solution"
+                 if outcome.stale else ""), flush=True)
         stale += outcome.stale
     if args.check and stale:
-        print("Out of date (run `python -m course release MODULE` and commit):\n  "
+        print("Out of date: these committed files differ from what the solution and "
+              "exercises.toml give (run `python -m course release MODULE` and commit):\n  "
               + "\n  ".join(stale), file=sys.stderr)
         return 1
     return 0

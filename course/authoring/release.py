@@ -21,6 +21,7 @@ import nbformat
 
 from course import checks
 from course.authoring.kernel import Kernel
+from course.authoring.rules import check_rules
 from course.authoring.spec import Exercise, load_spec
 from course.errors import AuthorError
 from course.layout import run_nbgrader, scratch_course
@@ -244,7 +245,12 @@ def _with_hidden(source: str, block: str) -> str:
 
 
 def release(root: Path, module: str, check: bool = False) -> Outcome:
-    """Release one module (or, with ``check``, say what is stale without writing)."""
+    """Release one module (or, with ``check``, say what is stale without writing).
+
+    The module's source must keep the course's rules first (``rules.check_rules``): a
+    broken rule stops the release with every problem listed, before any kernel runs.
+    """
+    check_rules(root, module)
     spec = load_spec(root, module)
     path = solution_path(module, root)
     notebook = read(path)
