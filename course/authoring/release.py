@@ -21,7 +21,7 @@ import nbformat
 
 from course import checks
 from course.authoring.kernel import Kernel
-from course.authoring.rules import check_rules
+from course.authoring.rules import cell_label, check_rules
 from course.authoring.spec import Exercise, load_spec
 from course.errors import AuthorError
 from course.layout import run_nbgrader, scratch_course
@@ -178,7 +178,7 @@ def record_module(root: Path, module: str, spec: dict[str, Exercise],
         for index, cell in enumerate(notebook.cells):
             if cell.cell_type != "code":
                 continue
-            where = f"{module} cell {index}"
+            where = f"{module} {cell_label(notebook.cells, index)}"
             if is_test_cell(cell):
                 records[index] = _record_cell(session, notebook.cells, index, spec, where)
             else:
