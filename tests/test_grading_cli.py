@@ -536,7 +536,7 @@ def course(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["00_welcome", "{tmp}/no-such-folder"], "do not exist"),
-    (["99_nothing", "{tmp}/subs"], "unknown assignment '99_nothing'"),
+    (["99_nothing", "{tmp}/subs"], "'99_nothing' is not one module of the course"),
     (["00_welcome", "{tmp}/subs", "--roster", "{tmp}/none.csv"], "roster"),
     (["00_welcome", "{tmp}/subs", "--roster", "{tmp}/noid.csv"], "no student id column"),
     (["00_welcome", "{tmp}/subs", "--roster", "{tmp}/twice.csv"], "listed twice"),

@@ -576,7 +576,7 @@ def test_formgrader_opens_jupyterlab_on_the_formgrader_page(tmp_path, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["feedback", MODULE, "nobody"], "no autograded notebook for nobody"),
     (["export", MODULE], "first with `python -m course grade"),
-    (["export", "99_none"], "unknown assignment"),
+    (["export", "99_none"], "is not one module of the course"),
 ])
 def test_feedback_and_export_say_what_to_do_first(tmp_path, capsys, argv, message):
     from course.cli import main

@@ -517,7 +517,7 @@ def test_report_without_a_gradebook_says_to_grade_first(tmp_path, capsys):
 
 def test_report_of_an_unknown_assignment_names_the_known_ones(course, capsys):
     assert main(["report", "99_nothing", "--course-dir", str(course)]) == 2
-    assert "Known assignments: 03_metrics" in capsys.readouterr().err
+    assert "give one of 03_metrics" in capsys.readouterr().err
 
 
 def test_a_malformed_verdict_is_a_clear_error(course, tmp_path):

@@ -37,4 +37,4 @@ def test_release_check_command_exits_nonzero_when_stale(tmp_path):
     """The command the suite relies on can fail: an unknown module is an error, not a pass."""
     result = subprocess.run([sys.executable, "-m", "course", "release", "99", "--check"],
                             cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 2 and "unknown module" in result.stderr
+    assert result.returncode == 2 and "is not one module of the course" in result.stderr

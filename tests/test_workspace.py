@@ -102,7 +102,7 @@ def test_a_broken_copy_is_reported_and_left_alone(course):
 
 @pytest.mark.parametrize("names, fresh, message", [
     (["3x"], False, "not one module of the course"),
-    (["0"], False, "not one module of the course"),  # not a whole module number
+    (["30"], False, "not one module of the course"),  # no module 30 (3 is 03)
     ([], True, "name the modules"),
 ])
 def test_bad_requests_are_clear_errors_and_change_nothing(course, names, fresh, message):
