@@ -24,6 +24,8 @@ __all__ = [
     "load_adult",
     "load_penguins",
     "load_acs_employment_ma",
+    "load_eval_judges",
+    "load_eval_models",
 ]
 
 RESTORE_HINT = (
@@ -334,3 +336,81 @@ def load_acs_employment_ma() -> pd.DataFrame:
             f"{RESTORE_HINT}"
         )
     return frame
+
+
+# --- LLM evaluations (module 08): alpaca-eval, chainforge + HumanEval, hallucinations ----
+
+
+def _read_llm_evals(file: str, rows: int, columns: list[str]) -> pd.DataFrame:
+    """Read ``datasets/llm_evals/<file>`` after verifying it; check its shape and header."""
+    name = f"llm_evals/{file}"
+    frame = pd.read_csv(verify(name), keep_default_na=False, na_values=[""])
+    if list(frame.columns) != columns:
+        raise DatasetError(
+            f"datasets/{name} should have the columns {columns} but has "
+            f"{list(frame.columns)}. {RESTORE_HINT}"
+        )
+    return _check_shape(frame, name, rows, len(columns))
+
+
+EVAL_JUDGE_COLUMNS = [
+    "judge", "human_agreement_pct", "price_usd_per_1000", "time_s_per_1000",
+    "spearman_corr", "pearson_corr", "bias_pct", "variance_pct", "prob_prefer_longer",
+    "prob_prefer_lists", "prob_prefer_first", "n_parsed", "mode",
+    "agreement_was_fraction", "scored_on_subset", "is_humans",
+]
+
+
+def load_eval_judges() -> pd.DataFrame:
+    """Load AlpacaEval's leaderboard of automatic judges (annotators): 32 rows, one is people.
+
+    Each row is a judge scored against 4 crowd-worker annotations of the same
+    648 pairs of answers (AlpacaFarm's cross-annotation set). Columns:
+    ``judge``; ``human_agreement_pct`` (% of its preferences that match the
+    majority of the *other* human annotators, ties broken at random; the
+    ``humans`` row is one person against the other three);
+    ``price_usd_per_1000`` and ``time_s_per_1000`` (US dollars and seconds per
+    1,000 annotations; NaN where the price depends on the hardware);
+    ``spearman_corr``/``pearson_corr`` (agreement of the leaderboard it
+    produces with the human one, on only 9 models); ``bias_pct`` and
+    ``variance_pct`` (% error of its majority vs the human majority, and of
+    one of its annotations vs its own majority; NaN for judges run once);
+    ``prob_prefer_longer`` (probability, 0-1, that it picks the longer answer
+    when the two differ by more than 30 characters), ``prob_prefer_lists``,
+    ``prob_prefer_first`` (position bias; 0.5 = none); ``n_parsed`` (how many
+    annotations it was scored on: 2,592 = 4 passes over the 648 pairs,
+    <= 648 = one pass); ``mode`` (AlpacaEval's "minimal"/"verified" status).
+    Added by the course: ``scored_on_subset`` (True when ``n_parsed`` <= 648),
+    ``agreement_was_fraction`` (True for the one row the package stores as a
+    fraction, multiplied by 100 here; see the datacard, the value is doubtful)
+    and ``is_humans``. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("judges.csv", 32, EVAL_JUDGE_COLUMNS)
+
+
+EVAL_MODEL_COLUMNS = [
+    "model", "win_rate_pct", "win_rate_se_pct", "lc_win_rate_pct", "lc_win_rate_se_pct",
+    "discrete_win_rate_pct", "n_wins", "n_wins_base", "n_draws", "n_total",
+    "avg_length_chars", "mode",
+]
+
+
+def load_eval_models() -> pd.DataFrame:
+    """Load the AlpacaEval 2.0 leaderboard of 223 models, judged by GPT-4 Turbo.
+
+    Each model answered up to 805 instructions; the judge
+    (``weighted_alpaca_eval_gpt4_turbo``) compared each answer with the
+    reference model's (``gpt4_1106_preview``, whose own row is 50 %).
+    Columns: ``model``; ``win_rate_pct`` (% of comparisons won, the judge's
+    probability of preferring the model, averaged); ``win_rate_se_pct`` (its
+    standard error, percentage points); ``lc_win_rate_pct`` (the
+    length-controlled win rate, %) and ``lc_win_rate_se_pct`` (its standard
+    error, NaN for most rows); ``discrete_win_rate_pct`` (% won counting each
+    comparison as a win, loss or half for a draw); ``n_wins``, ``n_wins_base``,
+    ``n_draws``, ``n_total`` (counts of comparisons); ``avg_length_chars``
+    (mean answer length in characters); ``mode`` ("minimal", "verified",
+    "community" or "dev"; rows ending in ``_verbose``/``_concise`` are the same
+    model with a prompt asking for longer or shorter answers). See
+    ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("models.csv", 223, EVAL_MODEL_COLUMNS)
