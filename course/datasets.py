@@ -26,6 +26,7 @@ __all__ = [
     "load_acs_employment_ma",
     "load_eval_judges",
     "load_eval_models",
+    "load_humaneval_versions",
 ]
 
 RESTORE_HINT = (
@@ -414,3 +415,33 @@ def load_eval_models() -> pd.DataFrame:
     ``datasets/llm_evals/DATACARD.md``.
     """
     return _read_llm_evals("models.csv", 223, EVAL_MODEL_COLUMNS)
+
+
+HUMANEVAL_VERSION_COLUMNS = [
+    "task_id", "task_number", "entry_point", "version", "passed", "error_type",
+    "error_message", "failure_note", "chainforge_passed", "completion_chars", "completion",
+]
+
+
+def load_humaneval_versions() -> pd.DataFrame:
+    """Load 328 HumanEval completions: 164 tasks x 2 model versions, re-scored by the authors.
+
+    One row per task and ``version`` (``"gpt-3.5-turbo"``, the older, and
+    ``"gpt-4-turbo"``, the newer), recorded by chainforge's example flow with
+    one sample each at temperature 1. ``passed`` is the course's result of
+    running HumanEval's own tests on the completion in a sandbox (the tests'
+    ``check()`` is called; 10 s of CPU at most). ``error_type`` (the Python
+    exception, ``"Timeout"``, or ``""`` when passed) and ``error_message``
+    (its last line and the line that raised it) say why a completion failed.
+    ``failure_note`` is the authors' one-line open coding of each failing
+    completion of the newer version (``""`` elsewhere). ``chainforge_passed``
+    is the pass/fail chainforge stored, which is wrong: its evaluator defines
+    the tests and never calls them. Also ``task_number`` (0-163),
+    ``entry_point`` (the function's name), ``completion_chars`` and
+    ``completion`` (the code, extracted from the answer by chainforge). No
+    notebook runs this code. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    frame = _read_llm_evals("humaneval_versions.csv.gz", 328, HUMANEVAL_VERSION_COLUMNS)
+    for column in ("error_type", "error_message", "failure_note"):
+        frame[column] = frame[column].fillna("")
+    return frame

