@@ -28,6 +28,7 @@ __all__ = [
     "load_eval_models",
     "load_humaneval_versions",
     "load_repeated_samples",
+    "load_hallucination_qa",
 ]
 
 RESTORE_HINT = (
@@ -471,3 +472,29 @@ def load_repeated_samples() -> pd.DataFrame:
     not independent. See ``datasets/llm_evals/DATACARD.md``.
     """
     return _read_llm_evals("repeated_samples.csv.gz", 360, REPEATED_SAMPLE_COLUMNS)
+
+
+HALLUCINATION_QA_COLUMNS = [
+    "pair_id", "question", "right_answer", "hallucinated_answer", "right_chars",
+    "hallucinated_chars", "right_words", "hallucinated_words", "hallucinated_is_longer",
+    "knowledge",
+]
+
+
+def load_hallucination_qa() -> pd.DataFrame:
+    """Load 1,000 HaluEval question-answering pairs: a right and a hallucinated answer each.
+
+    A simple random sample of HaluEval's 10,000 QA pairs (Li et al., 2023):
+    ``question`` and ``right_answer`` come from HotpotQA, ``knowledge`` is the
+    Wikipedia text that supports the answer, and ``hallucinated_answer`` is a
+    plausible wrong answer that ChatGPT was asked to write. ``pair_id`` is the
+    pair's line number (1-10,000) in the source file. ``right_chars``,
+    ``hallucinated_chars`` (characters) and ``right_words``,
+    ``hallucinated_words`` (words split on white space) are the answers'
+    lengths; ``hallucinated_is_longer`` is True when the hallucinated answer
+    has more characters: 965 of these 1,000 pairs (96.9 % of all 10,000), so
+    "the longer answer is the hallucination" is right almost always here and
+    means nothing elsewhere. Licence CC BY-SA 4.0. See
+    ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("hallucination_qa.csv.gz", 1000, HALLUCINATION_QA_COLUMNS)

