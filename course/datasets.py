@@ -24,6 +24,11 @@ __all__ = [
     "load_adult",
     "load_penguins",
     "load_acs_employment_ma",
+    "load_eval_judges",
+    "load_eval_models",
+    "load_humaneval_versions",
+    "load_repeated_samples",
+    "load_hallucination_qa",
 ]
 
 RESTORE_HINT = (
@@ -334,3 +339,162 @@ def load_acs_employment_ma() -> pd.DataFrame:
             f"{RESTORE_HINT}"
         )
     return frame
+
+
+# --- LLM evaluations (module 08): alpaca-eval, chainforge + HumanEval, hallucinations ----
+
+
+def _read_llm_evals(file: str, rows: int, columns: list[str]) -> pd.DataFrame:
+    """Read ``datasets/llm_evals/<file>`` after verifying it; check its shape and header."""
+    name = f"llm_evals/{file}"
+    frame = pd.read_csv(verify(name), keep_default_na=False, na_values=[""])
+    if list(frame.columns) != columns:
+        raise DatasetError(
+            f"datasets/{name} should have the columns {columns} but has "
+            f"{list(frame.columns)}. {RESTORE_HINT}"
+        )
+    return _check_shape(frame, name, rows, len(columns))
+
+
+EVAL_JUDGE_COLUMNS = [
+    "judge", "human_agreement_pct", "price_usd_per_1000", "time_s_per_1000",
+    "spearman_corr", "pearson_corr", "bias_pct", "variance_pct", "prob_prefer_longer",
+    "prob_prefer_lists", "prob_prefer_first", "n_parsed", "mode",
+    "agreement_was_fraction", "scored_on_subset", "is_humans",
+]
+
+
+def load_eval_judges() -> pd.DataFrame:
+    """Load AlpacaEval's leaderboard of automatic judges (annotators): 32 rows, one is people.
+
+    Each row is a judge scored against 4 crowd-worker annotations of the same
+    648 pairs of answers (AlpacaFarm's cross-annotation set). Columns:
+    ``judge``; ``human_agreement_pct`` (% of its preferences that match the
+    majority of the *other* human annotators, ties broken at random; the
+    ``humans`` row is one person against the other three);
+    ``price_usd_per_1000`` and ``time_s_per_1000`` (US dollars and seconds per
+    1,000 annotations; NaN where the price depends on the hardware);
+    ``spearman_corr``/``pearson_corr`` (agreement of the leaderboard it
+    produces with the human one, on only 9 models); ``bias_pct`` and
+    ``variance_pct`` (% error of its majority vs the human majority, and of
+    one of its annotations vs its own majority; NaN for judges run once);
+    ``prob_prefer_longer`` (probability, 0-1, that it picks the longer answer
+    when the two differ by more than 30 characters), ``prob_prefer_lists``,
+    ``prob_prefer_first`` (position bias; 0.5 = none); ``n_parsed`` (how many
+    annotations it was scored on: 2,592 = 4 passes over the 648 pairs,
+    <= 648 = one pass); ``mode`` (AlpacaEval's "minimal"/"verified" status).
+    Added by the course: ``scored_on_subset`` (True when ``n_parsed`` <= 648),
+    ``agreement_was_fraction`` (True for the one row the package stores as a
+    fraction, multiplied by 100 here; see the datacard, the value is doubtful)
+    and ``is_humans``. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("judges.csv", 32, EVAL_JUDGE_COLUMNS)
+
+
+EVAL_MODEL_COLUMNS = [
+    "model", "win_rate_pct", "win_rate_se_pct", "lc_win_rate_pct", "lc_win_rate_se_pct",
+    "discrete_win_rate_pct", "n_wins", "n_wins_base", "n_draws", "n_total",
+    "avg_length_chars", "mode",
+]
+
+
+def load_eval_models() -> pd.DataFrame:
+    """Load the AlpacaEval 2.0 leaderboard of 223 models, judged by GPT-4 Turbo.
+
+    Each model answered up to 805 instructions; the judge
+    (``weighted_alpaca_eval_gpt4_turbo``) compared each answer with the
+    reference model's (``gpt4_1106_preview``, whose own row is 50 %).
+    Columns: ``model``; ``win_rate_pct`` (% of comparisons won, the judge's
+    probability of preferring the model, averaged); ``win_rate_se_pct`` (its
+    standard error, percentage points); ``lc_win_rate_pct`` (the
+    length-controlled win rate, %) and ``lc_win_rate_se_pct`` (its standard
+    error, NaN for most rows); ``discrete_win_rate_pct`` (% won counting each
+    comparison as a win, loss or half for a draw); ``n_wins``, ``n_wins_base``,
+    ``n_draws``, ``n_total`` (counts of comparisons); ``avg_length_chars``
+    (mean answer length in characters); ``mode`` ("minimal", "verified",
+    "community" or "dev"; rows ending in ``_verbose``/``_concise`` are the same
+    model with a prompt asking for longer or shorter answers). See
+    ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("models.csv", 223, EVAL_MODEL_COLUMNS)
+
+
+HUMANEVAL_VERSION_COLUMNS = [
+    "task_id", "task_number", "entry_point", "version", "passed", "error_type",
+    "error_message", "failure_note", "chainforge_passed", "completion_chars", "completion",
+]
+
+
+def load_humaneval_versions() -> pd.DataFrame:
+    """Load 328 HumanEval completions: 164 tasks x 2 model versions, re-scored by the authors.
+
+    One row per task and ``version`` (``"gpt-3.5-turbo"``, the older, and
+    ``"gpt-4-turbo"``, the newer), recorded by chainforge's example flow with
+    one sample each at temperature 1. ``passed`` is the course's result of
+    running HumanEval's own tests on the completion in a sandbox (the tests'
+    ``check()`` is called; 10 s of CPU at most). ``error_type`` (the Python
+    exception, ``"Timeout"``, or ``""`` when passed) and ``error_message``
+    (its last line and the line that raised it) say why a completion failed.
+    ``failure_note`` is the authors' one-line open coding of each failing
+    completion of the newer version (``""`` elsewhere). ``chainforge_passed``
+    is the pass/fail chainforge stored, which is wrong: its evaluator defines
+    the tests and never calls them. Also ``task_number`` (0-163),
+    ``entry_point`` (the function's name), ``completion_chars`` and
+    ``completion`` (the code, extracted from the answer by chainforge). No
+    notebook runs this code. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    frame = _read_llm_evals("humaneval_versions.csv.gz", 328, HUMANEVAL_VERSION_COLUMNS)
+    for column in ("error_type", "error_message", "failure_note"):
+        frame[column] = frame[column].fillna("")
+    return frame
+
+
+REPEATED_SAMPLE_COLUMNS = [
+    "model", "model_id", "prompt_id", "system_msg_id", "instruction_id", "sample", "passed",
+    "response_chars", "response", "system_msg", "instruction",
+]
+
+
+def load_repeated_samples() -> pd.DataFrame:
+    """Load 360 answers: 4 models x 18 prompts x 5 samples each, with a pass/fail label.
+
+    Recorded by chainforge's example flow "comparing system messages": each
+    ``model`` (``model_id`` is its OpenRouter id) was asked, 5 times at
+    temperature 1 (``sample`` 1-5), for a small Racket program. A prompt
+    (``prompt_id``, e.g. ``"S2-I4"``) is one of 3 system messages
+    (``system_msg_id`` S1-S3, text in ``system_msg``) with one of 6
+    instructions (``instruction_id`` I1-I6, text in ``instruction``).
+    ``passed`` is chainforge's recorded label: True when the answer is *only*
+    a code block (one markdown code block, or a single paragraph starting with
+    ``(define``), i.e. it followed the format instruction; it says nothing
+    about whether the code is correct. ``response`` is the answer,
+    ``response_chars`` its length. Samples of the same model and prompt are
+    not independent. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("repeated_samples.csv.gz", 360, REPEATED_SAMPLE_COLUMNS)
+
+
+HALLUCINATION_QA_COLUMNS = [
+    "pair_id", "question", "right_answer", "hallucinated_answer", "right_chars",
+    "hallucinated_chars", "right_words", "hallucinated_words", "hallucinated_is_longer",
+    "knowledge",
+]
+
+
+def load_hallucination_qa() -> pd.DataFrame:
+    """Load 1,000 HaluEval question-answering pairs: a right and a hallucinated answer each.
+
+    A simple random sample of HaluEval's 10,000 QA pairs (Li et al., 2023):
+    ``question`` and ``right_answer`` come from HotpotQA, ``knowledge`` is the
+    Wikipedia text that supports the answer, and ``hallucinated_answer`` is a
+    plausible wrong answer that ChatGPT was asked to write. ``pair_id`` is the
+    pair's line number (1-10,000) in the source file. ``right_chars``,
+    ``hallucinated_chars`` (characters) and ``right_words``,
+    ``hallucinated_words`` (words split on white space) are the answers'
+    lengths; ``hallucinated_is_longer`` is True when the hallucinated answer
+    has more characters: 965 of these 1,000 pairs (96.9 % of all 10,000), so
+    "the longer answer is the hallucination" is right almost always here and
+    means nothing elsewhere. Licence CC BY-SA 4.0. See
+    ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("hallucination_qa.csv.gz", 1000, HALLUCINATION_QA_COLUMNS)
