@@ -21,7 +21,7 @@ from course.errors import InstructorError
 from course.grading import gradebook, ledger, refresh, report
 from course.grading.accept import accept
 from course.grading.collect import Collection
-from course.grading.coursedir import GradingError
+from course.grading.coursedir import GradingError, put_venv_on_path
 from course.grading.feedback import HideHiddenTests
 from course.grading.grade import stray_outcomes
 from course.grading.review_note import write_note
@@ -36,6 +36,7 @@ def _results(roc: float | None, memo: float | None = None) -> dict:
 @pytest.fixture
 def book(tmp_path) -> str:
     """A gradebook with one held submission: roc (code, 2 points, autograder 2), a memo."""
+    put_venv_on_path()  # nbgrader runs alembic on a new gradebook
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     with Gradebook(url) as gb:
         gb.add_assignment(A)
@@ -149,8 +150,9 @@ def test_course_feedback_refuses_while_a_memo_is_ungraded(book, tmp_path, monkey
 
 
 def test_formgrader_passes_root_ip_and_no_browser_through(tmp_path, capsys):
-    from course.cli import main
     from nbtools import make_course
+
+    from course.cli import main
 
     course = make_course(tmp_path / "course", [])
     with socket.socket() as taken:
