@@ -214,9 +214,9 @@ def score_matrix(cohort: Cohort, learners: list | None = None) -> np.ndarray:
         len(learners), len(cohort.items))
 
 
-#: Discrimination at least this with blank submissions, and under GOOD without: driven by blanks.
+#: Discrimination that separates learners; at least this with the blank submissions and under
+#: it without them: driven by the blanks.
 GOOD = 0.2
-INFLATED = 0.3
 
 
 def blank_flags(cohort: Cohort, items: list[ItemStats]) -> None:
@@ -229,7 +229,7 @@ def blank_flags(cohort: Cohort, items: list[ItemStats]) -> None:
         rest = every.sum(axis=1) - every[:, column]
         with_blanks = point_biserial(every[:, column] / points, rest)
         without = stats.discrimination
-        if with_blanks is not None and with_blanks >= INFLATED and (without is None
+        if with_blanks is not None and with_blanks >= GOOD and (without is None
                                                                       or without < GOOD):
             stats.flags.append(
                 f"discrimination driven by blank submissions: {with_blanks:.2f} with the "
