@@ -215,3 +215,25 @@ def test_the_hold_reason_is_on_top_of_the_notebook_and_never_in_feedback(tmp_pat
     assert [c.source for c in shown.cells] == ["# Metrics"]
     write_note(path.parent, None, A, "tom")
     assert len(nbformat.read(path, as_version=4).cells) == 1, "removed once graded"
+
+
+def test_hints_stay_folded_in_feedback_and_the_formgrader():
+    from course.grading.sanitize import SanitizeStudentHTML
+
+    hint = "<details><summary>Hint</summary>\n\n1. Divide by everyone flagged.\n</details>"
+    cell = nbformat.v4.new_markdown_cell(hint)
+    cleaned, _ = SanitizeStudentHTML().preprocess_cell(cell, {}, 0)
+    assert "<details>" in cleaned.source and "&lt;details" not in cleaned.source
+    script = nbformat.v4.new_markdown_cell("<details><script>alert(1)</script></details>")
+    assert "<script>" not in SanitizeStudentHTML().preprocess_cell(script, {}, 0)[0].source
+
+
+def test_a_stopped_cell_shows_one_line_in_feedback():
+    cell = nbformat.v4.new_code_cell("while True:\n    pass")
+    cell.outputs = [nbformat.v4.new_output("error", ename="KeyboardInterrupt", evalue="",
+                                           traceback=["Traceback ...", "KeyboardInterrupt"]),
+                    nbformat.v4.new_output("error", ename="CellTimeoutError", evalue="x",
+                                           traceback=["Traceback ...", "CellTimeoutError"])]
+    shown, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    assert [o.traceback for o in shown.outputs] == [
+        ["Stopped: this cell ran longer than the time limit and was stopped"]]
