@@ -278,6 +278,8 @@ def cycle(tmp_path_factory):
         "eve@acme.io", "f_loops", "carol_smith")}
     step("export-again", lambda: _course(course, "export", MODULE, "--roster", str(roster)))
     steps["export-again"]["export"] = _rows(course / "final_grades.csv")
+    step("report", lambda: _course(course, "report", MODULE))
+    steps["report"]["page"] = _visible(course / "reports" / MODULE / "index.html")
     print("\ncycle timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
     return course, steps
 
@@ -417,8 +419,8 @@ def test_changed_answers_reopen_hand_grades_and_the_same_answers_keep_reasons(cy
 @pytest.mark.slow
 def test_blank_submissions_are_final_zeros_with_a_reason_at_every_step(cycle):
     _, steps = cycle
-    for name in ("grade", "resubmission", "regrade-all", "review", "points-after-review"):
-        for student in ("i_blank", "j_blank"):
+    for name in ("grade", "regrade-all", "review", "points-after-review"):  # not resubmission:
+        for student in ("i_blank", "j_blank"):  # its other rows are on the old points
             row = steps[name]["rows"][student]
             assert (row["status"], row["final"], row["score"]) == ("graded", "yes", "0"), row
             assert "blank: no exercise was attempted" in row["reasons"], (name, row)
@@ -499,11 +501,23 @@ def test_after_the_last_step_every_earlier_result_still_stands(cycle):
 def test_feedback_says_a_time_out_in_one_line_and_names_the_cell(cycle):
     _, steps = cycle
     text = steps["feedback-again"]["feedback"]["f_loops"]
-    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+    assert "most recent call last" not in text and "KeyboardInterrupt" not in text, text
     assert "CellTimeoutError" not in text
     assert "Stopped: this cell ran longer than the time limit" in text
     assert "(bad_risk_share_answer) ran out of time" in text, "the answer cell, named"
     assert "a cell above" not in text
+    assert "<summary>" not in text and "Hint" in text, "hints are folded, not literal tags"
+
+
+@pytest.mark.slow
+def test_the_item_report_leaves_the_blank_submissions_out_and_says_so(cycle):
+    _, steps = cycle
+    page = steps["report"]["page"]
+    assert re.search(r"graded submissions analysed \(attempted at least one exercise\)\s+6",
+                     page), page[:2000]
+    assert re.search(r"blank \(no exercise attempted\)[^\n]*\s+2\b", page)
+    assert "Most common mistakes, across exercises" in page
+    assert "i_blank" not in page and "d.nguyen" not in page, "no ids without --names"
 
 
 # --- a grader stopped midway ---------------------------------------------------------------
