@@ -1,7 +1,7 @@
 """The instructor's subcommands of ``python -m course``.
 
-``grade``, ``formgrader``, ``feedback``, ``export`` (one per step of the
-instructor guide, in that order) and ``bench-grading``.
+``grade``, ``formgrader``, ``accept``, ``feedback``, ``export`` (one per step of
+the instructor guide, in that order), ``report`` and ``bench-grading``.
 """
 
 from __future__ import annotations
@@ -62,7 +62,10 @@ def _export(args: argparse.Namespace) -> int:
 
 def _accept(args: argparse.Namespace) -> int:
     from course.grading.accept import accept, describe
+    from course.grading.cohort import autograded_folder
     from course.grading.coursedir import check_assignment, course_root, load_config
+    from course.grading.refresh import ungraded
+    from course.grading.review_note import write_note
 
     root = course_root(Path(args.course_dir))
     config = load_config(root)
@@ -70,6 +73,9 @@ def _accept(args: argparse.Namespace) -> int:
     done = accept(root, str(config.CourseDirectory.db_url), args.assignment, args.student,
                   args.item or None)
     print(describe(done, args.assignment, args.student))
+    if not ungraded(root, args.assignment, [args.student]):  # nothing held: the note goes
+        write_note(autograded_folder(config, args.student, args.assignment), None,
+                   args.assignment, args.student)
     return 0
 
 
