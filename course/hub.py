@@ -72,15 +72,29 @@ class Cohort:
                 "python": self.python}
 
 
+def suggest_account(student_id: str) -> str:
+    """Return an account name a hub could use for ``student_id`` (``eve@acme.io`` → ``eve``)."""
+    name = re.sub(r"[^a-z0-9_.-]", "_", student_id.split("@")[0].lower())
+    return (name if re.match(r"[a-z_]", name) else f"u{name}")[:32]
+
+
 def account_names(roster: Path, instructors: list[str]) -> list[str]:
-    """Return the learners' account names; refuse names that Linux or the hub cannot use."""
+    """Return the learners' account names; refuse names that Linux or the hub cannot use.
+
+    On a hub, nbgrader takes a learner's student id from their account name, so
+    the roster's ids must be account names; every id that cannot be one is
+    listed at once, with a name that would do.
+    """
     learners = [student.id for student in read_roster(roster)]
-    for name in [*instructors, *learners]:
-        if not ACCOUNT.fullmatch(name):
-            raise InstructorError(
-                f"{name!r} cannot be a hub account: use lower-case letters, digits and . _ - "
-                "(starting with a letter or _, at most 32 characters). nbgrader's exchange "
-                "also refuses + in a user name.")
+    bad = [name for name in [*instructors, *learners] if not ACCOUNT.fullmatch(name)]
+    if bad:
+        raise InstructorError(
+            f"{', '.join(map(repr, bad))} cannot be a hub account: use lower-case letters, "
+            "digits and . _ - (starting with a letter or _, at most 32 characters). On a hub "
+            "the student id IS the account name (nbgrader's exchange takes it from the "
+            "account), so change these ids in the roster, for example "
+            + ", ".join(f"{b} -> {suggest_account(b)}" for b in bad)
+            + ". nbgrader's exchange also refuses + in a user name.")
     both = sorted(set(instructors) & set(learners))
     if both:
         raise InstructorError(f"{', '.join(both)} is both an instructor and on the roster: "

@@ -1,11 +1,15 @@
 """An instructor's whole cycle on one small cohort, as course/INSTRUCTORS.md tells it.
 
 grade (a platform zip) → hand-grade two memos (nbgrader's Gradebook API, as the
-formgrader does) → export → feedback → change an exercise's points → grade one
-resubmission → re-grade everyone in place → export. After every step the
-earlier steps' results must still stand: hand grades, reasons, other learners'
-rows, each run's report. 00_welcome is the fastest module; the scratch course
-gets a hand-graded memo (the real one from 01_paradigms, edited as a notebook).
+formgrader does) → export → feedback (refused while memos are unmarked, as the
+hub's order needs) → change an exercise's points → grade one resubmission →
+re-grade everyone in place → export → review the held submissions (`course
+accept`, typed scores, the last memos) → feedback for everyone → change another
+exercise's points after the review → re-grade in place → feedback → export.
+After every step the earlier steps' results must still stand: hand grades,
+reasons, other learners' rows, the "not graded" row, each run's report.
+00_welcome is the fastest module; the scratch course gets a hand-graded memo
+(the real one from 01_paradigms, edited as a notebook).
 Fast tests below cover collection (ids, strays, links, sizes, hidden files),
 the report's escaping and a grader killed midway.
 """
@@ -49,7 +53,7 @@ from course.grading.roster import read_roster
 MODULE = "00_welcome"
 MEMO = "decision_memo"
 ROSTER = ["carol", "carol_smith", "d.nguyen", "eve@acme.io", "f_loops", "g.deletes",
-          "h_absent"]
+          "h_absent", "i_blank", "j_blank"]
 RIGHT = {"bad_risk_share_answer": "bad_risk_share = 0.3", "answer_q1_answer": "answer_q1 = 'B'",
          MEMO: "Launch: the checks say what a tick means."}
 WRONG = {**RIGHT, "bad_risk_share_answer": "bad_risk_share = 0.9",
@@ -111,11 +115,30 @@ def _grade(course: Path, *args: str) -> subprocess.CompletedProcess:
     return _run(course, cmd)
 
 
-def _run(course: Path, cmd: list[str]) -> subprocess.CompletedProcess:
+def _run(course: Path, cmd: list[str], status: int = 0) -> subprocess.CompletedProcess:
     result = subprocess.run(cmd, cwd=course, env=course_env(), capture_output=True, text=True,
                             timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == status, result.stdout + result.stderr
     return result
+
+
+def _course(course: Path, *args: str, status: int = 0) -> subprocess.CompletedProcess:
+    return _run(course, [sys.executable, "-m", "course", *args], status)
+
+
+def _type_score(course: Path, student: str, item: str, score: float) -> None:
+    """What the formgrader does when a grader types an item's score."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade(item, MODULE, MODULE, student)
+        grade.manual_score, grade.needs_manual_grade = score, False
+        gb.db.commit()
+
+
+def _scores(course: Path, student: str) -> dict[str, tuple[float | None, float | None, bool]]:
+    """Each item's (hand score, autograder's score, needs manual grade)."""
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {g.name: (g.manual_score, g.auto_score, g.needs_manual_grade)
+                for nb in gb.find_submission(MODULE, student).notebooks for g in nb.grades}
 
 
 def _rows(path: Path) -> dict[str, dict[str, str]]:
@@ -185,6 +208,8 @@ def cycle(tmp_path_factory):
         f"export/f_loops_{MODULE}.ipynb": _notebook(release, LOOPS),
         f"export/g.deletes_{MODULE}.ipynb": _notebook(release, RIGHT, delete_tests=True),
         f"export/zed_{MODULE}.ipynb": _notebook(release, RIGHT),
+        f"export/i_blank_{MODULE}.ipynb": _notebook(release, {}),
+        f"export/j_blank_{MODULE}.ipynb": _notebook(release, {}),
         f"export/.~lock_{MODULE}.ipynb": "{}",
     }
     # eve uploaded twice: the wrong notebook first, the right one a day later
@@ -211,7 +236,9 @@ def cycle(tmp_path_factory):
 
     step("hand-grade+export", hand_grade)
     steps["hand-grade+export"]["export"] = _rows(course / "final_grades.csv")
-    step("feedback", lambda: _run(course, [sys.executable, "-m", "course", "feedback", MODULE]))
+    # the hub's order: no feedback while a memo is unmarked (d.nguyen's), unless named
+    step("feedback-refused", lambda: _course(course, "feedback", MODULE, status=2))
+    step("feedback", lambda: _course(course, "feedback", MODULE, "carol_smith", "carol"))
     steps["feedback"]["feedback"] = {s: _feedback(course, s) for s in ("carol_smith", "carol")}
 
     _set_points(course, "bad_risk_share_test", 4)
@@ -225,6 +252,34 @@ def cycle(tmp_path_factory):
     steps["export"]["export"] = _rows(course / "final_grades.csv")
     steps["export"]["feedback"] = {s: _feedback(course, s) for s in ("carol_smith", "carol")}
     steps["export"]["gradebook"] = _gradebook_students(course)
+
+    def review():
+        """Review the held submissions: accept, type, mark the last memos; feedback, export."""
+        said = {s: _course(course, "accept", MODULE, s).stdout for s in ("f_loops", "g.deletes")}
+        _type_score(course, "eve@acme.io", "bad_risk_share_test", 4)  # the autograder's 4
+        _type_score(course, "eve@acme.io", "answer_q1_test", 1)  # and its 1
+        _type_score(course, "g.deletes", "bad_risk_share_test", 3)  # another score
+        for student in ("d.nguyen", "eve@acme.io", "f_loops", "g.deletes"):
+            _hand_grade(course, student, 1, "Name the cost of a wrong approval.")
+        said["feedback"] = _course(course, "feedback", MODULE).stdout
+        _course(course, "export", MODULE, "--roster", str(roster))
+        return said
+
+    step("review", review)
+    steps["review"]["export"] = _rows(course / "final_grades.csv")
+    steps["review"]["scores"] = {s: _scores(course, s) for s in ("eve@acme.io", "f_loops",
+                                                                 "g.deletes")}
+    _set_points(course, "answer_q1_test", 2)  # after the review: 1 -> 2
+    step("points-after-review", lambda: _grade(course, "submitted", "--roster", str(roster)))
+    steps["points-after-review"]["scores"] = {s: _scores(course, s) for s in (
+        "eve@acme.io", "f_loops", "g.deletes")}
+    step("feedback-again", lambda: _course(course, "feedback", MODULE))
+    steps["feedback-again"]["feedback"] = {s: _feedback(course, s) for s in (
+        "eve@acme.io", "f_loops", "carol_smith")}
+    step("export-again", lambda: _course(course, "export", MODULE, "--roster", str(roster)))
+    steps["export-again"]["export"] = _rows(course / "final_grades.csv")
+    step("report", lambda: _course(course, "report", MODULE))
+    steps["report"]["page"] = _visible(course / "reports" / MODULE / "index.html")
     print("\ncycle timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
     return course, steps
 
@@ -285,7 +340,7 @@ def test_hand_grades_make_rows_final_and_export_says_what_is_not(cycle):
         assert export[student]["final"] == "no"
         assert _same(export[student], steps["grade"]["rows"][student], "status", "reasons")
     out = steps["hand-grade+export"]["out"].stdout
-    assert "2 final, 5 not final" in out, out
+    assert "4 final, 5 not final" in out, out
 
 
 @pytest.mark.slow
@@ -310,7 +365,9 @@ def test_one_resubmission_changes_that_row_only(cycle):
     for student in ("eve@acme.io", "f_loops", "g.deletes", "carol", "carol_smith", "h_absent"):
         assert _same(after[student], before[student], "score", "timestamp"), student
         assert before[student]["reasons"] in after[student]["reasons"], student
-    assert "zed" not in after, "a stray is reported by the run that found it, not kept"
+    assert after["zed"]["status"] == "not graded", "kept until the instructor acts"
+    assert "no roster id matches" in after["zed"]["reasons"]
+    assert "kept from an earlier run until you act" in after["zed"]["reasons"]
     # the points changed before this run: the others are on the old scale, and say so
     assert "graded when the points were different (bad_risk_share_test 2 -> 4)" in \
         after["carol_smith"]["reasons"]
@@ -357,6 +414,110 @@ def test_changed_answers_reopen_hand_grades_and_the_same_answers_keep_reasons(cy
     assert f"{MEMO} (2)" in found.notes["carol_smith"][0]
     assert any("2 notebooks submitted" in n for n in found.notes["eve@acme.io"])
     assert _memo_grade(course, "carol") == (1, False)
+
+
+@pytest.mark.slow
+def test_blank_submissions_are_final_zeros_with_a_reason_at_every_step(cycle):
+    _, steps = cycle
+    for name in ("grade", "regrade-all", "review", "points-after-review"):  # not resubmission:
+        for student in ("i_blank", "j_blank"):  # its other rows are on the old points
+            row = steps[name]["rows"][student]
+            assert (row["status"], row["final"], row["score"]) == ("graded", "yes", "0"), row
+            assert "blank: no exercise was attempted" in row["reasons"], (name, row)
+    out = steps["grade"]["out"].stdout
+    assert "of 9 final (the 1 not graded are not counted)" in out, out
+
+
+@pytest.mark.slow
+def test_the_not_graded_row_is_kept_across_every_regrade(cycle):
+    course, steps = cycle
+    for name in ("resubmission", "regrade-all", "review", "points-after-review"):
+        row = steps[name]["rows"]["zed"]
+        assert row["status"] == "not graded" and "no roster id matches" in row["reasons"], name
+    assert "zed" not in _gradebook_students(course)
+
+
+@pytest.mark.slow
+def test_feedback_is_refused_while_items_are_left_to_grade_by_hand(cycle):
+    _, steps = cycle
+    refused = steps["feedback-refused"]["out"].stderr
+    assert "feedback not written" in refused and f"d.nguyen ({MEMO})" in refused, refused
+    assert "f_loops (" in refused and "--allow-ungraded" in refused
+    assert "feedback written for" in steps["review"]["out"]["feedback"], "after the review"
+
+
+@pytest.mark.slow
+def test_accept_takes_the_autograders_scores_and_says_why_it_was_held(cycle):
+    _, steps = cycle
+    said = steps["review"]["out"]
+    assert "f_loops was held for: " in said["f_loops"] and "ran longer than" in said["f_loops"]
+    assert "answer_q1_test: accepted the autograder's 1" in said["f_loops"], said["f_loops"]
+    assert f"{MEMO}: a written answer" in said["f_loops"]
+    assert "was deleted" in said["g.deletes"]
+    export = steps["review"]["export"]
+    assert [s for s, row in export.items() if row["final"] != "yes"] == ["h_absent"], export
+    for student in ("eve@acme.io", "f_loops", "g.deletes"):
+        assert "reviewed by hand" in export[student]["reasons"], export[student]
+    assert steps["review"]["scores"]["g.deletes"]["bad_risk_share_test"][0] == 3
+    assert export["eve@acme.io"]["score"] == "6" and export["g.deletes"]["score"] == "5"
+
+
+@pytest.mark.slow
+def test_a_points_change_after_review_moves_accepted_scores_with_the_autograder(cycle):
+    _, steps = cycle
+    scores = steps["points-after-review"]["scores"]
+    assert scores["eve@acme.io"]["answer_q1_test"] == (2, 2, False), "typed 1 = old autograde"
+    assert scores["f_loops"]["answer_q1_test"] == (2, 2, False), "accepted 1 follows"
+    assert scores["g.deletes"]["bad_risk_share_test"][0] == 3, "its points did not change"
+    rows = steps["points-after-review"]["rows"]
+    assert (rows["eve@acme.io"]["score"], rows["eve@acme.io"]["max_score"],
+            rows["eve@acme.io"]["final"]) == ("7", "8", "yes"), rows["eve@acme.io"]
+    assert "answer_q1_test: your score 1 was the autograder's" in rows["eve@acme.io"]["reasons"]
+    assert (rows["g.deletes"]["score"], rows["carol_smith"]["score"]) == ("6", "8")
+    export = steps["export-again"]["export"]
+    assert {s: (r["score"], r["final"]) for s, r in export.items()
+            if s in rows} == {s: (rows[s]["score"], rows[s]["final"]) for s in export}
+    feedback = steps["feedback-again"]["feedback"]
+    assert re.search(r"Score:\s*7\.0\s*/\s*8\.0", feedback["eve@acme.io"])
+    assert re.search(r"Score:\s*8\.0\s*/\s*8\.0", feedback["carol_smith"])
+
+
+@pytest.mark.slow
+def test_after_the_last_step_every_earlier_result_still_stands(cycle):
+    course, steps = cycle
+    export = steps["export-again"]["export"]
+    assert _memo_grade(course, "carol_smith") == (2, False)
+    assert _memo_grade(course, "carol") == (1, False)
+    assert _memo_grade(course, "d.nguyen") == (1, False)
+    assert "2 notebooks submitted" in export["eve@acme.io"]["reasons"]
+    assert "ran longer than" in export["f_loops"]["reasons"]
+    assert "was deleted" in export["g.deletes"]["reasons"]
+    assert export["h_absent"]["status"] == "missing"
+    assert steps["export-again"]["rows"]["zed"]["status"] == "not graded"
+    assert "Clear and argued from the numbers." in _feedback(course, "carol_smith")
+
+
+@pytest.mark.slow
+def test_feedback_says_a_time_out_in_one_line_and_names_the_cell(cycle):
+    _, steps = cycle
+    text = steps["feedback-again"]["feedback"]["f_loops"]
+    assert "most recent call last" not in text and "KeyboardInterrupt" not in text, text
+    assert "CellTimeoutError" not in text
+    assert "Stopped: this cell ran longer than the time limit" in text
+    assert "(bad_risk_share_answer) ran out of time" in text, "the answer cell, named"
+    assert "a cell above" not in text
+    assert "<summary>" not in text and "Hint" in text, "hints are folded, not literal tags"
+
+
+@pytest.mark.slow
+def test_the_item_report_leaves_the_blank_submissions_out_and_says_so(cycle):
+    _, steps = cycle
+    page = steps["report"]["page"]
+    assert re.search(r"graded submissions analysed \(attempted at least one exercise\)\s+6",
+                     page), page[:2000]
+    assert re.search(r"blank \(no exercise attempted\)[^\n]*\s+2\b", page)
+    assert "Most common mistakes, across exercises" in page
+    assert "i_blank" not in page and "d.nguyen" not in page, "no ids without --names"
 
 
 # --- a grader stopped midway ---------------------------------------------------------------

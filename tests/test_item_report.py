@@ -498,6 +498,47 @@ def test_an_exercise_everyone_got_right_has_no_discrimination_and_still_plots():
     assert "<img" in item_report.render_html(analysis)
 
 
+def _blank_heavy() -> Cohort:
+    """Eight learners who attempted, whose answers to a and b are unrelated; three blanks."""
+    items = [Item("a", "a_test", MODULE, 1.0), Item("b", "b_test", MODULE, 1.0),
+             Item("c", "c_test", MODULE, 1.0)]
+    a = [1, 0, 1, 0, 1, 0, 1, 0]
+    b = [1, 1, 0, 0, 1, 1, 0, 0]
+    c = [1, 1, 1, 1, 0, 0, 0, 0]
+
+    def response(name: str, right: int, i: int) -> Response:
+        mistake = Verdict(name, MISTAKE, f"{name}'s usual mistake") if i % 4 else \
+            Verdict(name, WRONG, "", "0.5")
+        return Response(Verdict(name, RIGHT) if right else mistake, float(right))
+
+    learners = [Learner(f"s_{i}", {"a": response("a", a[i], i), "b": response("b", b[i], i),
+                                   "c": response("c", c[i], i)}) for i in range(8)]
+    blanks = [Learner(f"blank_{i}", {n: Response(Verdict(n, BLANK), 0.0) for n in "abc"})
+              for i in range(3)]
+    return Cohort(MODULE, items, learners, blank=blanks)
+
+
+def test_blank_submissions_are_left_out_and_flagged_where_they_drive_discrimination():
+    analysis = item_analysis.analyse(_blank_heavy(), {})
+    assert len(analysis.totals) == 8, "statistics on the attempted submissions only"
+    flags = {s.item.exercise: s.flags for s in analysis.items}
+    driven = [f for f in flags["a"] if "driven by blank submissions" in f]
+    assert driven and "with the 3 blank" in driven[0], flags
+    assert all(s.level in ("hard", "medium", "easy") for s in analysis.items)
+    page = item_report.render_html(analysis)
+    assert "blank (no exercise attempted)" in page and "No exercise looks broken" not in page
+    assert "blank_0" not in page, "no ids without --names"
+
+
+def test_the_most_common_mistakes_are_ranked_across_exercises():
+    ranked = item_analysis.common_mistakes(item_analysis.analyse(_blank_heavy(), {}).items)
+    counts = [answer.learners for _, answer in ranked]
+    assert counts == sorted(counts, reverse=True) and counts[0] >= 2
+    assert {exercise for exercise, _ in ranked} == {"a", "b", "c"}
+    page = item_report.render_html(item_analysis.analyse(_blank_heavy(), {}))
+    assert "Most common mistakes, across exercises" in page and "a&#x27;s usual mistake" in page
+
+
 def test_scatter_labels_never_overlap_and_stay_in_the_plot():
     placed = item_plots.spread([0.9, 0.9, 0.89, 0.5, 0.02, 0.01], gap=0.05)
     assert all(a - b >= 0.05 - 1e-12 for a, b in zip(placed, placed[1:], strict=False))

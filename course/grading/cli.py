@@ -1,7 +1,7 @@
 """The instructor's subcommands of ``python -m course``.
 
-``grade``, ``formgrader``, ``feedback``, ``export`` (one per step of the
-instructor guide, in that order) and ``bench-grading``.
+``grade``, ``formgrader``, ``accept``, ``feedback``, ``export`` (one per step of
+the instructor guide, in that order), ``report`` and ``bench-grading``.
 """
 
 from __future__ import annotations
@@ -32,10 +32,17 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _feedback(args: argparse.Namespace) -> int:
     from course.grading.coursedir import check_assignment, course_root, load_config
-    from course.grading.refresh import refresh_feedback
+    from course.grading.refresh import refresh_feedback, ungraded, ungraded_message
 
     root = course_root(Path(args.course_dir))
     check_assignment(root, load_config(root), args.assignment)
+    pending = ungraded(root, args.assignment, args.students or None)
+    if pending:
+        message = ungraded_message(pending, args.assignment)
+        if not args.allow_ungraded:
+            print(f"error: feedback not written: {message}", file=sys.stderr)
+            return 2
+        print(f"WARNING: --allow-ungraded: {message}", file=sys.stderr)
     done = refresh_feedback(root, args.assignment, args.students or None)
     for student, why in done.failed.items():
         print(f"feedback for {student} failed: {why}", file=sys.stderr)
@@ -53,10 +60,30 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _formgrader(args: argparse.Namespace) -> int:
-    from course.grading.formgrader import open_formgrader
+def _accept(args: argparse.Namespace) -> int:
+    from course.grading.accept import accept, describe
+    from course.grading.cohort import autograded_folder
+    from course.grading.coursedir import check_assignment, course_root, load_config
+    from course.grading.refresh import ungraded
+    from course.grading.review_note import write_note
 
-    return open_formgrader(Path(args.course_dir), args.port, args.dry_run)
+    root = course_root(Path(args.course_dir))
+    config = load_config(root)
+    check_assignment(root, config, args.assignment)
+    done = accept(root, str(config.CourseDirectory.db_url), args.assignment, args.student,
+                  args.item or None)
+    print(describe(done, args.assignment, args.student))
+    if not ungraded(root, args.assignment, [args.student]):  # nothing held: the note goes
+        write_note(autograded_folder(config, args.student, args.assignment), None,
+                   args.assignment, args.student)
+    return 0
+
+
+def _formgrader(args: argparse.Namespace) -> int:
+    from course.grading.formgrader import ServerOptions, open_formgrader
+
+    options = ServerOptions(args.port, args.ip, args.no_browser, args.allow_root)
+    return open_formgrader(Path(args.course_dir), args.port, args.dry_run, options)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -123,20 +150,47 @@ def _add_steps(commands: argparse._SubParsersAction) -> None:
         "formgrader", help="open nbgrader's formgrader (hand-grading) in JupyterLab",
         description="Start JupyterLab in the course root on nbgrader's formgrader page, where "
                     "you grade decision memos and review held submissions.")
-    formgrader.add_argument("--port", type=int, default=8888)
+    formgrader.add_argument("--port", type=int, default=8888,
+                            help="the first port to try; the next free one is used, and "
+                                 "printed, if it is taken")
+    formgrader.add_argument("--ip", default="localhost",
+                            help="the address to listen on (default localhost)")
+    formgrader.add_argument("--no-browser", action="store_true",
+                            help="do not open a browser (on a server, over ssh)")
+    formgrader.add_argument("--allow-root", action="store_true",
+                            help="let JupyterLab run as root (it refuses otherwise)")
     formgrader.add_argument("--dry-run", action="store_true",
                             help="print the command and the address, start nothing")
     add_course_dir(formgrader)
     formgrader.set_defaults(run=_guarded(_formgrader))
+
+    accept = commands.add_parser(
+        "accept", help="take the autograder's scores for a submission you reviewed",
+        description="After reviewing a held submission (formgrader: Manage Submissions → "
+                    "the assignment → the student), give its autograded items the "
+                    "autograder's scores as your hand scores. Items where you typed another "
+                    "score keep it unless named with --item; written answers and items the "
+                    "autograder did not run stay for the formgrader. Prints why it was held.")
+    accept.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
+    accept.add_argument("student", help="the student id")
+    accept.add_argument("--item", action="append", metavar="GRADE_ID",
+                        help="only this item (repeat for more); takes the autograder's score "
+                             "even over yours")
+    add_course_dir(accept)
+    accept.set_defaults(run=_guarded(_accept))
 
     feedback = commands.add_parser(
         "feedback", help="rewrite feedback from the gradebook (after hand-grading)",
         description="Regenerate feedback/<student>/<assignment>/ from the autograded notebooks "
                     "and the gradebook as it is now: hand-given scores and comments included, "
                     "hidden tests replaced by their verdict. Run it after hand-grading and "
-                    "before sending feedback or `nbgrader release_feedback`.")
+                    "before sending feedback or `nbgrader release_feedback`; it refuses "
+                    "while items are left to grade by hand (--allow-ungraded to override).")
     feedback.add_argument("assignment", help="the assignment id, e.g. 03_metrics")
     feedback.add_argument("students", nargs="*", help="only these students (default: all)")
+    feedback.add_argument("--allow-ungraded", action="store_true",
+                          help="write feedback even for students with items still to grade "
+                               "by hand (default: refuse, and list them)")
     add_course_dir(feedback)
     feedback.set_defaults(run=_guarded(_feedback))
 

@@ -5,7 +5,8 @@ Points come from nbgrader's gradebook (each test cell's score out of its
 (``autograded/<student>/<assignment>/``, see :mod:`course.grading.verdicts`).
 Submissions still held for a human (any autograded item that needs a manual
 grade: a time-out, a dead kernel, suspicious code) are counted, not analysed:
-their points are not final.
+their points are not final. Blank submissions (no exercise attempted) are
+counted and kept apart: a few zeros make every exercise look discriminating.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from traitlets.config import Config
 from course.errors import CourseError
 from course.grading.coursedir import GradingError, load_config, put_venv_on_path, source_dir
 from course.grading.gradebook import gradebook
-from course.grading.verdicts import TIMEOUTS, UNGRADED, Verdict, exercise_of, verdict_of
+from course.grading.verdicts import (
+    BLANK,
+    TIMEOUTS,
+    UNGRADED,
+    Verdict,
+    exercise_of,
+    verdict_of,
+)
 from course.notebook import error_outputs, grade_id, is_test_cell, read
 
 GRADEBOOK = "gradebook.db"
@@ -69,6 +77,7 @@ class Cohort:
     missing: list[str] = field(default_factory=list)
     no_notebook: list[str] = field(default_factory=list)
     by_hand: list[str] = field(default_factory=list)
+    blank: list[Learner] = field(default_factory=list)
     from_metadata: int = 0
     from_outputs: int = 0
 
@@ -190,5 +199,8 @@ def read_cohort(root: Path, assignment: str) -> Cohort:
         if timed_out(notebooks):
             cohort.timed_out.append(student)
         if not held:
-            cohort.learners.append(_learner(cohort, student, points, _test_cells(notebooks)))
+            learner = _learner(cohort, student, points, _test_cells(notebooks))
+            blank = learner.responses and all(r.verdict.status == BLANK
+                                              for r in learner.responses.values())
+            (cohort.blank if blank else cohort.learners).append(learner)
     return cohort

@@ -153,7 +153,9 @@ class SandboxedExecute(Execute):
             cell.outputs = [o for o in cell.outputs if o.get("ename") != "CellTimeoutError"]
             cell.outputs.append(self._out_of_time_error())
         if any(o.get("ename") in STOPPED for o in cell.get("outputs", [])):
-            self._stopped = "ran out of time and was stopped"
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            self._stopped = (f"cell {cell_index + 1}{f' ({gid})' if gid else ''} ran out "
+                             "of time and was stopped")
         return cell
 
     def _out_of_time_error(self) -> NotebookNode:
@@ -181,7 +183,7 @@ class SandboxedExecute(Execute):
             else:
                 verdict = judge.judge(parsed, self._module, values)
         if self._stopped and not verdict.earned:  # stopped: not unanswered, not wrong
-            verdict = judge.unjudged(None, f"not graded: a cell above {self._stopped} "
+            verdict = judge.unjudged(None, f"not graded: {self._stopped} "
                                            "before it set the answer", "NotRun")
             verdict.exercise = self._exercise_of(cell)
         cell.outputs = verdict.outputs

@@ -26,6 +26,24 @@ CELL_LINE = re.compile(r"(?:Cell|Input) In\s*\[\d*\],\s*line (\d+)")
 SHOWN_ERRORS = ("CheckFailed", "NotAttempted", "GradingError", "KernelError",
                 "SubmissionTimeout", "NotRun", "CellTimeoutError", "NameError")
 
+#: A cell stopped by a limit: one line for the learner instead of the interrupt's traceback.
+STOPPED = {
+    "CellTimeoutError": "this cell ran longer than the time limit and was stopped",
+    "KeyboardInterrupt": "this cell ran longer than the time limit and was stopped",
+    "DeadKernelError": "the notebook's kernel died while this cell ran (a crash, or memory)",
+}
+
+
+def one_line_stop(cell: NotebookNode) -> NotebookNode:
+    """Replace a stopped cell's interrupt and time-out tracebacks with one line saying why."""
+    stopped = [o for o in error_outputs(cell) if o.get("ename") in STOPPED]
+    if stopped:
+        why = STOPPED[stopped[0].get("ename")]
+        cell.outputs = [o for o in cell.outputs if o not in stopped]
+        cell.outputs.append(NotebookNode(output_type="error", ename="Stopped", evalue=why,
+                                         traceback=[f"Stopped: {why}"]))
+    return cell
+
 
 def hidden_ranges(source: str, begin: str, end: str) -> list[tuple[int, int]]:
     """Return the 1-based ``(first, last)`` line numbers of each hidden block, markers included."""
@@ -79,11 +97,17 @@ class HideHiddenTests(NbGraderPreprocessor):
     begin_test_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
     end_test_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
 
+    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        """Drop the instructor's review note, then hide the hidden tests cell by cell."""
+        from course.grading.review_note import without_note
+
+        return super().preprocess(without_note(nb), resources)
+
     def preprocess_cell(self, cell: NotebookNode, resources: Any,
                         index: int) -> tuple[NotebookNode, Any]:
-        """Hide the hidden tests of one test cell."""
+        """Hide the hidden tests of one test cell; cut a stopped cell's traceback to a line."""
         if not is_test_cell(cell):
-            return cell, resources
+            return one_line_stop(cell), resources
         blocks = hidden_ranges(cell.source, self.begin_test_delimeter, self.end_test_delimeter)
         line = failing_line(cell)
         in_hidden = line is None or any(a <= line <= b for a, b in blocks)

@@ -155,6 +155,20 @@ def _replace(source: str, target: Path) -> None:
         shutil.copytree(source, target)
 
 
+BLANK_REASON = ("blank: no exercise was attempted (every check says so), so every "
+                "autograded item scores 0; nothing to review")
+
+
+def blank_submission(folder: Path) -> bool:
+    """Return True if every test cell of the autograded notebooks says "not attempted"."""
+    from course.grading.verdicts import BLANK, verdict_of
+    from course.notebook import is_test_cell
+
+    cells = [cell for path in sorted(folder.glob("*.ipynb"))
+             for cell in nbformat.read(path, as_version=4).cells if is_test_cell(cell)]
+    return bool(cells) and all(verdict_of(cell)[0].status == BLANK for cell in cells)
+
+
 def absorb(run: Run, result: WorkerResult, outcome: report.Outcome,
            withhold: bool) -> report.Outcome:
     """Merge one worker's result into the course: files, gradebook, reasons for review.
@@ -174,6 +188,8 @@ def absorb(run: Run, result: WorkerResult, outcome: report.Outcome,
     timeout = run.options.timeout or run.config.Execute.get("timeout")
     for problem in report.kernel_problems(run.folder("autograded", student), timeout):
         outcome.review(problem)
+    if blank_submission(run.folder("autograded", student)):
+        outcome.reasons.append(BLANK_REASON)
     if result.feedback_error:
         outcome.review(f"feedback could not be written; see {run.output.with_suffix('.log')}")
     if withhold:
@@ -181,7 +197,13 @@ def absorb(run: Run, result: WorkerResult, outcome: report.Outcome,
                        f"{gradebook.auto_points(result.scores):g})")
     hold = (gradebook.Hold.WITHHOLD if withhold else
             gradebook.Hold.REVIEW if outcome.status == report.REVIEW else gradebook.Hold.NONE)
-    gradebook.merge_scores(run.db_url, run.options.assignment, student, result.scores, hold)
+    earlier = run.records.get(student)
+    for note in gradebook.merge_scores(run.db_url, run.options.assignment, student,
+                                       result.scores, hold, earlier.points if earlier else None):
+        if note.endswith("grade it again"):
+            outcome.review(note)
+        elif note not in outcome.reasons:
+            outcome.reasons.append(note)
     return outcome
 
 
@@ -248,8 +270,9 @@ def reopen_changed(run: Run, collection: Collection) -> None:
         new = collection.submitted.get(student)
         notes = collection.notes.setdefault(student, [])
         if new is not None and _answers(new) == _answers(previous):
-            record = run.records.get(student)
-            notes += [r for r in (record.reasons if record else []) if r not in notes]
+            record = run.records.get(student)  # a held one stays held; graded ones are re-judged
+            held = record.reasons if record and record.status == report.REVIEW else []
+            notes += [r for r in held if r not in notes]
             continue
         hand = gradebook.manual_scores(run.db_url, run.options.assignment, student)
         if hand:
@@ -296,10 +319,34 @@ def outcomes_now(db_url: str, assignment: str, people: list[Student],
     return settled
 
 
-def stray_outcomes(collection: Collection) -> list[report.Outcome]:
-    """Return a "not graded" row for each notebook refused for its student id."""
-    return [report.Outcome(stray.student, report.NOT_GRADED, [f"{stray.name}: {stray.reason}"])
-            for stray in collection.strays]
+STRAY_KEPT = ("kept from an earlier run until you act: add the id to the roster and grade "
+              "its notebook again, or grade it with --allow-unlisted")
+
+
+def stray_outcomes(collection: Collection, records: dict[str, ledger.Record] | None = None,
+                   listed: set[str] | frozenset[str] = frozenset()) -> list[report.Outcome]:
+    """Return a "not graded" row for each notebook refused for its student id.
+
+    Those of earlier runs (``records`` with status "not graded") are kept until
+    the id is on the roster or graded, so the reminder does not vanish when one
+    resubmission is graded.
+    """
+    rows = {stray.student: report.Outcome(stray.student, report.NOT_GRADED,
+                                          [f"{stray.name}: {stray.reason}"])
+            for stray in collection.strays}
+    for student, record in sorted((records or {}).items()):
+        if record.status == report.NOT_GRADED and student not in rows and student not in listed:
+            rows[student] = report.Outcome(student, report.NOT_GRADED,
+                                           [*record.reasons, STRAY_KEPT])
+    return list(rows.values())
+
+
+def record_strays(run: Run) -> None:
+    """Keep this run's strays in the ledger (status "not graded", reason, no log)."""
+    for stray in run.collection.strays:
+        if stray.student not in {s.id for s in run.everyone}:
+            run.records[stray.student] = ledger.Record(
+                report.NOT_GRADED, [f"{stray.name}: {stray.reason}"], "", run.stamp)
 
 
 #: nbgrader warns about every test cell whose hidden tests the release left out
@@ -349,7 +396,7 @@ def write_reports(run: Run, changed: list[str] | None = None) -> list[report.Out
     pending = {student: pending_outcome(run, student) for student in run.pending}
     settled = outcomes_now(run.db_url, run.options.assignment, run.everyone, run.records,
                            run.on_roster, pending, run.standings)
-    settled += stray_outcomes(run.collection)
+    settled += stray_outcomes(run.collection, run.records, set(ids))
     info = {s.id: s for s in run.everyone}
     rows = [report.outcome_row(o, run.options.assignment, info.get(o.student)) for o in settled]
     ledger.save(run.output, run.options.assignment, run.records)
@@ -365,6 +412,7 @@ def begin(run: Run, everyone: list[Student], collection: Collection,
     run.everyone, run.collection, run.on_roster = everyone, collection, on_roster
     run.pending = set(collection.students)
     run.points = gradebook.assignment_points(run.db_url, run.options.assignment)
+    record_strays(run)
     write_reports(run)
 
 
@@ -375,6 +423,7 @@ def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome
         if student in run.pending:
             run.record(student, outcome)
     settled = write_reports(run)
+    note_holds(run, [o for o in settled if o.student in outcomes])
     kept = ledger.keep_copy(run.output, run.stamp)
     refresh_stale_feedback(run, outcomes)
     report.summary(settled, skipped=run.collection.skipped)
@@ -382,6 +431,18 @@ def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome
           f"{run.output.with_suffix('.log')}, feedback to {run.folder('feedback', '<student>')}"
           + (f"; this run's report kept in {kept[0].parent}" if kept else ""))
     return settled
+
+
+def note_holds(run: Run, settled: list[report.Outcome]) -> None:
+    """Write why each held submission is held at the top of its notebook, for the formgrader."""
+    from course.grading.review_note import write_note
+
+    for outcome in settled:
+        folder = run.folder("autograded", outcome.student)
+        if folder.is_dir():
+            held = outcome.status == report.REVIEW
+            write_note(folder, outcome.reasons if held else None, run.options.assignment,
+                       outcome.student)
 
 
 def refresh_stale_feedback(run: Run, outcomes: dict[str, report.Outcome]) -> None:

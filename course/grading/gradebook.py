@@ -57,7 +57,7 @@ def add_students(db_url: str, students: list[Student]) -> None:
             gb.update_or_create_student(student.id, **student.gradebook_fields())
 
 
-def _submission(gb: Any, assignment: str, student: str) -> Any:
+def find_submission(gb: Any, assignment: str, student: str) -> Any:
     """Return a student's submission in an open gradebook, or None if there is none."""
     from nbgrader.api import MissingEntry
 
@@ -70,7 +70,7 @@ def _submission(gb: Any, assignment: str, student: str) -> Any:
 def read_scores(db_url: str, assignment: str, student: str) -> dict[str, Any]:
     """Return a submission's autograder results as plain data, to merge elsewhere."""
     with gradebook(db_url) as gb:
-        submission = _submission(gb, assignment, student)
+        submission = find_submission(gb, assignment, student)
         if submission is None:
             return {}
         notebooks = {}
@@ -92,14 +92,40 @@ class Hold(Enum):
     WITHHOLD = "withhold"  # look first, and the autograder's points are 0 until then
 
 
-def _merge_notebook(nb: Any, saved: dict[str, Any], hold: Hold) -> None:
+def _rescale(grade: Any, was_auto: float | None, was_points: float | None) -> str:
+    """Bring a hand score given before the item's points changed onto the new points.
+
+    A hand score that equalled the autograder's (the instructor accepted it)
+    follows the autograder's new score; any other goes back to the instructor,
+    kept, marked "needs manual grade". Return what was done ("" if nothing).
+    """
+    now = grade.max_score
+    if grade.manual_score is None or was_points is None or was_points == now:
+        return ""
+    typed = grade.manual_score
+    if grade.auto_score is not None and was_auto is not None and typed == was_auto:
+        grade.manual_score = grade.auto_score
+        return (f"{grade.name}: your score {typed:g} was the autograder's on the old points "
+                f"({was_points:g}); it follows the autograder's {grade.auto_score:g} of "
+                f"{now:g}")
+    grade.needs_manual_grade = True
+    return (f"{grade.name}: its points changed ({was_points:g} -> {now:g}) after you graded "
+            f"it by hand ({typed:g}, kept): grade it again")
+
+
+def _merge_notebook(nb: Any, saved: dict[str, Any], hold: Hold,
+                    was_points: dict[str, float]) -> list[str]:
     grades = saved.get("grades", {})
+    notes = []
     for grade in nb.grades:
+        was_auto = grade.auto_score
         if grade.name in grades:
             score = grades[grade.name][0]
             grade.auto_score = 0.0 if hold is Hold.WITHHOLD and score is not None else score
         if grade.manual_score is None:  # a hand-given score stands, and so does its flag
             grade.needs_manual_grade = hold is not Hold.NONE or grade.auto_score is None
+        else:
+            notes.append(_rescale(grade, was_auto, was_points.get(grade.name)))
     comments = saved.get("comments", {})
     for comment in nb.comments:
         if comment.name in comments:
@@ -107,10 +133,11 @@ def _merge_notebook(nb: Any, saved: dict[str, Any], hold: Hold) -> None:
     nb.late_submission_penalty = saved.get("late_penalty")
     if hold is not Hold.NONE:
         nb.flagged = True
+    return [note for note in notes if note]
 
 
 def merge_scores(db_url: str, assignment: str, student: str, scores: dict[str, Any],
-                 hold: Hold) -> None:
+                 hold: Hold, was_points: dict[str, float] | None = None) -> list[str]:
     """Write a worker's results for one student into the main gradebook.
 
     Manual scores already in the gradebook are kept, as nbgrader's own
@@ -119,14 +146,21 @@ def merge_scores(db_url: str, assignment: str, student: str, scores: dict[str, A
     ``Hold.REVIEW`` marks every other item "needs manual grade" and flags the
     notebook, so the formgrader shows it to a human; ``Hold.WITHHOLD`` also sets
     the autograder's scores to zero until a human grades the items.
+    ``was_points`` (each item's points when the student was last graded): a hand
+    score on an item whose points changed since follows the autograder if it
+    was the autograder's score, or is marked for grading again; the returned
+    notes say which.
     """
     stamp = {"timestamp": scores["timestamp"]} if scores.get("timestamp") else {}
+    notes = []
     with gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student, **stamp)
         for nb in submission.notebooks:
-            _merge_notebook(nb, scores.get("notebooks", {}).get(nb.name, {}), hold)
+            notes += _merge_notebook(nb, scores.get("notebooks", {}).get(nb.name, {}), hold,
+                                     was_points or {})
         gb.db.commit()
+    return notes
 
 
 def auto_points(scores: dict[str, Any]) -> float:
@@ -165,7 +199,7 @@ def reopen(db_url: str, assignment: str, student: str, grade_ids: list[str]) -> 
 def manual_scores(db_url: str, assignment: str, student: str) -> dict[str, float]:
     """Return the items of a submission that carry a hand-given score."""
     with gradebook(db_url) as gb:
-        submission = _submission(gb, assignment, student)
+        submission = find_submission(gb, assignment, student)
         if submission is None:
             return {}
         return {g.name: g.manual_score for nb in submission.notebooks for g in nb.grades
@@ -197,7 +231,7 @@ def _points(assignment: Any) -> dict[str, float]:
 
 
 def _standing(gb: Any, assignment: str, student: str) -> Standing:
-    submission = _submission(gb, assignment, student)
+    submission = find_submission(gb, assignment, student)
     if submission is None:
         found = gb.find_assignment(assignment)
         return Standing(False, None, found.max_score, points=_points(found))

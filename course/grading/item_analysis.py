@@ -69,10 +69,10 @@ class ItemStats:
 
     @property
     def level(self) -> str:
-        """"hard", "easy" or "" from the share right."""
+        """"hard" (at most 30% right), "easy" (at least 90%) or "medium", from the share right."""
         if self.share_correct <= HARD:
             return "hard"
-        return "easy" if self.share_correct >= EASY else ""
+        return "easy" if self.share_correct >= EASY else "medium"
 
 
 @dataclass
@@ -156,6 +156,7 @@ def _answers(statuses: list[str], labels: list[str], catalogue: list[str],
 def student_ids(cohort: Cohort) -> set[str]:
     """Every student id the cohort knows, folded for comparison."""
     return {s.casefold() for s in [*(learner.student for learner in cohort.learners),
+                                   *(learner.student for learner in cohort.blank),
                                    *cohort.held, *cohort.missing, *cohort.no_notebook]}
 
 
@@ -205,11 +206,42 @@ def _item_stats(item: Item, column: int, scores: np.ndarray, cohort: Cohort,
     return stats
 
 
-def score_matrix(cohort: Cohort) -> np.ndarray:
-    """Return the learners x exercises matrix of points, in the cohort's order."""
+def score_matrix(cohort: Cohort, learners: list | None = None) -> np.ndarray:
+    """Return the learners x exercises matrix of points (default: the cohort's learners)."""
+    learners = cohort.learners if learners is None else learners
     return np.array([[learner.responses[item.exercise].score for item in cohort.items]
-                     for learner in cohort.learners], dtype=float).reshape(
-        len(cohort.learners), len(cohort.items))
+                     for learner in learners], dtype=float).reshape(
+        len(learners), len(cohort.items))
+
+
+#: Discrimination that separates learners; at least this with the blank submissions and under
+#: it without them: driven by the blanks.
+GOOD = 0.2
+
+
+def blank_flags(cohort: Cohort, items: list[ItemStats]) -> None:
+    """Flag exercises whose discrimination comes from the blank submissions, not the answers."""
+    if not cohort.blank:
+        return
+    every = score_matrix(cohort, [*cohort.learners, *cohort.blank])
+    for column, stats in enumerate(items):
+        points = stats.item.points or 1.0
+        rest = every.sum(axis=1) - every[:, column]
+        with_blanks = point_biserial(every[:, column] / points, rest)
+        without = stats.discrimination
+        if with_blanks is not None and with_blanks >= GOOD and (without is None
+                                                                      or without < GOOD):
+            stats.flags.append(
+                f"discrimination driven by blank submissions: {with_blanks:.2f} with the "
+                f"{len(cohort.blank)} blank, {'n/a' if without is None else f'{without:.2f}'} "
+                "among those who attempted")
+
+
+def common_mistakes(items: list[ItemStats], top: int = 10) -> list[tuple[str, Answer]]:
+    """Return the most common named and unrecognised mistakes across exercises, most first."""
+    found = [(s.item.exercise, a) for s in items for a in s.answers
+             if a.status in (MISTAKE, WRONG) and a.learners and a.label != NOT_RECORDED]
+    return sorted(found, key=lambda pair: (-pair[1].learners, pair[0], pair[1].label))[:top]
 
 
 def analyse(cohort: Cohort, catalogue: dict[str, list[str]] | None = None) -> Analysis:
@@ -221,5 +253,6 @@ def analyse(cohort: Cohort, catalogue: dict[str, list[str]] | None = None) -> An
     correct = np.isclose(scores, points).astype(float)
     items = [_item_stats(item, j, scores, cohort, catalogue.get(item.exercise, []))
              for j, item in enumerate(cohort.items)]
+    blank_flags(cohort, items)
     return Analysis(cohort, items, scores.sum(axis=1), float(points.sum()),
                     kr20(correct), cronbach_alpha(scores))

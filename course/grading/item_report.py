@@ -18,7 +18,14 @@ import numpy as np
 
 from course.grading.cohort import read_cohort
 from course.grading.coursedir import check_assignment, course_root, load_config
-from course.grading.item_analysis import MIN_GROUP, NOT_RECORDED, Analysis, ItemStats, analyse
+from course.grading.item_analysis import (
+    MIN_GROUP,
+    NOT_RECORDED,
+    Analysis,
+    ItemStats,
+    analyse,
+    common_mistakes,
+)
 from course.grading.item_csv import OUTCOMES, number, write_csvs
 from course.grading.item_plots import answer_bars, difficulty_discrimination, png, score_histogram
 from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
@@ -80,7 +87,9 @@ def _overview(analysis: Analysis, names: bool) -> str:
     def who(group: list[str]) -> str:
         return f"{len(group)}" + (f" ({_e(', '.join(group))})" if names and group else "")
 
-    rows = [["graded submissions analysed", str(len(totals))],
+    rows = [["graded submissions analysed (attempted at least one exercise)", str(len(totals))],
+            ["blank (no exercise attempted): left out of every figure, since a few zeros "
+             "make every exercise look discriminating", who([b.student for b in cohort.blank])],
             ["held for review (not analysed until a human has graded them)", who(cohort.held)],
             ["with a cell stopped by the time limit", who(cohort.timed_out)],
             ["with written answers still to mark by hand", who(cohort.by_hand)],
@@ -120,6 +129,17 @@ def _item_table(analysis: Analysis) -> str:
     return _table(["exercise", "points", "mean points", "right", "level", "discrimination",
                    "not attempted", "named mistake", "other wrong", "flag"], rows,
                   {1, 2, 3, 5, 6, 7, 8})
+
+
+def _mistakes(analysis: Analysis) -> str:
+    ranked = common_mistakes(analysis.items)
+    if not ranked:
+        return "<p>No mistake was made by anyone.</p>"
+    rows = [[str(rank), f"<code>{_e(exercise)}</code>",
+             _e(answer.label) if answer.status == MISTAKE else
+             f"unrecognised value {_e(answer.label)}", str(answer.learners), _pct(answer.share)]
+            for rank, (exercise, answer) in enumerate(ranked, start=1)]
+    return _table(["rank", "exercise", "mistake", "learners", "share"], rows, {0, 3, 4})
 
 
 def _answers_section(stats: ItemStats) -> str:
@@ -191,6 +211,7 @@ def _body(analysis: Analysis, names: bool) -> str:
         return "".join(parts)
     parts += ["<h2>Exercises to look at</h2>", _attention(analysis),
               "<h2>Figures</h2>", _figures(analysis),
+              "<h2>Most common mistakes, across exercises</h2>", _mistakes(analysis),
               "<h2>Every exercise</h2>", _item_table(analysis), _GLOSSARY,
               "<h2>Answers, per exercise</h2>",
               *[_answers_section(s) for s in analysis.items]]
@@ -206,6 +227,7 @@ def _body(analysis: Analysis, names: bool) -> str:
 
 _GLOSSARY = (
     "<p class='muted'><b>right</b>: share with full points (its difficulty). "
+    "<b>level</b>: hard (at most 30% right), medium, or easy (at least 90% right). "
     "<b>discrimination</b>: the correlation between an exercise's score and the score on the "
     "rest of the assignment (point-biserial); above 0.2 the exercise separates stronger from "
     "weaker learners, below 0 it ranks them the wrong way round. "

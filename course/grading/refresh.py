@@ -53,3 +53,35 @@ def refresh_feedback(root: Path, assignment: str, students: list[str] | None = N
             lines = (result.get("error") or result.get("log") or "").strip().splitlines()
             done.failed[student] = lines[-1] if lines else "nbgrader gave no reason"
     return done
+
+
+def ungraded(root: Path, assignment: str, students: list[str] | None = None
+             ) -> dict[str, list[str]]:
+    """Return, per student, the items still marked "needs manual grade" with no hand score.
+
+    These are the memos not yet marked and the items of a held submission not
+    yet reviewed: feedback written now would show them as 0 or provisional.
+    """
+    from course.grading.coursedir import load_config
+    from course.grading.gradebook import find_submission, gradebook
+
+    put_venv_on_path()  # nbgrader runs alembic on the gradebook
+    wanted = autograded_students(root, assignment) if students is None else students
+    found = {}
+    with gradebook(str(load_config(root).CourseDirectory.db_url)) as gb:
+        for student in wanted:
+            submission = find_submission(gb, assignment, student)
+            items = [g.name for nb in (submission.notebooks if submission else [])
+                     for g in nb.grades if g.needs_manual_grade and g.manual_score is None]
+            if items:
+                found[student] = items
+    return found
+
+
+def ungraded_message(pending: dict[str, list[str]], assignment: str) -> str:
+    """Say who still has items to grade by hand, and what to do."""
+    who = "; ".join(f"{student} ({', '.join(items)})" for student, items in pending.items())
+    return (f"{len(pending)} student(s) still have items to grade by hand: {who}. Their "
+            "feedback would show those items as 0 or not final. Grade them in the formgrader "
+            f"(or `python -m course accept {assignment} STUDENT` for a reviewed submission), "
+            "name only the students who are done, or pass --allow-ungraded.")

@@ -206,9 +206,11 @@ def summary(outcomes: list[Outcome], out: TextIO | None = None,
                   + ", ".join(escape(o.student) for o in strays) + " (see reasons above)\n")
     counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     final = sum(is_final(o) for o in outcomes)
+    graded = len(outcomes) - len(strays)  # a notebook not graded is nobody's grade yet
     out.write(", ".join(f"{n} {status}" for status, n in counts.items()
                         if n or status in (GRADED, REVIEW, MISSING))
-              + f"; {final} of {len(outcomes)} final\n")
+              + f"; {final} of {graded} final"
+              + (f" (the {len(strays)} not graded are not counted)" if strays else "") + "\n")
 
 
 class ProgressBar:

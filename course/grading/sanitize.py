@@ -24,9 +24,9 @@ from course.notebook import grading
 
 #: pandas puts a ``<style scoped>`` block before each table: dropped, not shown as text.
 STYLE = re.compile(r"<style\b[^>]*>.*?</style\s*>", re.S | re.I)
-#: Tags kept as HTML: bleach's safe inline tags, plus what pandas tables and notes use.
+#: Tags kept as HTML: bleach's safe inline tags, plus what pandas tables, notes and hints use.
 TAGS = sorted({*ALLOWED_TAGS, "table", "thead", "tbody", "tr", "th", "td", "div", "span", "p",
-               "br", "pre", "h1", "h2", "h3", "h4", "sub", "sup", "hr"})
+               "br", "pre", "h1", "h2", "h3", "h4", "sub", "sup", "hr", "details", "summary"})
 
 
 class SanitizeStudentHTML(NbGraderPreprocessor, SanitizeHTML):
