@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import nbformat
 
+from course.grading.csvsafe import inert_rows
 from course.grading.gradebook import Standing
 from course.notebook import error_outputs, grade_id
 
@@ -171,11 +172,14 @@ def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    """Return grades.csv's text: one row per student, nbgrader-like columns plus status."""
+    """Return grades.csv's text: one row per student, nbgrader-like columns plus status.
+
+    Cells a spreadsheet would run as formulas are neutralised (:mod:`course.grading.csvsafe`).
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(inert_rows(rows))
     return buffer.getvalue()
 
 
