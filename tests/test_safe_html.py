@@ -167,3 +167,15 @@ def test_first_passwords_never_start_like_a_formula(monkeypatch):
     drawn = iter(["-startsbad", "=bad", "good-one"])
     monkeypatch.setattr(hub.secrets, "token_urlsafe", lambda n: next(drawn))
     assert hub.first_password() == "good-one"
+
+
+def test_no_markdown_cell_of_the_course_is_shown_as_plain_text():
+    from nbtools import module_ids, solution_path
+
+    from course.grading.links import has_unsafe_link
+
+    found = [(module, cell.source[:60]) for module in module_ids()
+             for cell in nbformat.read(solution_path(module), as_version=4).cells
+             if cell.cell_type == "markdown" and has_unsafe_link(cell.source)]
+    assert found == []
+    assert not has_unsafe_link("**Data:** the ACS answers; see the data: they are real.")

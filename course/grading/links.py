@@ -33,7 +33,8 @@ URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "xlink:href",
 PICTURE = re.compile(r"data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*", re.I)
 SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):", re.I)
 #: Script-capable schemes named anywhere in a text (after decoding): the textual net.
-SCRIPT_SCHEME = re.compile(r"(?<![a-z0-9+.\-])(?:javascript|vbscript|livescript|data)\s*:", re.I)
+SCRIPT_SCHEME = re.compile(r"(?<![a-z0-9+.\-])(?:(?:javascript|vbscript|livescript)\s*:"
+                           r"|data\s*:\s*(?:[a-z]+/[a-z0-9.+\-]+|,))", re.I)
 STRIPPED = "".join(chr(c) for c in range(0x21)) + "\x7f"
 #: Shown above a markdown text that held an unsafe address.
 NOTE = ("*Shown as plain text: this text held a link whose address is not http, https, "
