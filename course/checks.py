@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import numbers
+import time
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any
@@ -234,15 +235,37 @@ def ratio(name: str, value: object, per: float) -> str:
     return _ratio_key(result / float(per))
 
 
-def timing(name: str, value: object, seconds: Any, forms: int = 1) -> str:
+def timing(name: str, value: object, seconds: Any, forms: int = 1,
+           measured: Any = None) -> str:
     """Key of a time per item computed from the learner's own recorded timings.
 
     ``seconds`` holds the timings the learner recorded (the whole call, in
     seconds) and ``forms`` the number of items each call scored. Times differ
     between runs and machines, but the answer's ratio to the fastest recorded
     time per item does not: milliseconds give ``"1.00e+03"``, whatever the load.
+
+    ``measured`` (the check's own timings of the same call, from :func:`timed`,
+    taken in the same kernel) makes the recorded times prove themselves: the
+    fastest recorded time must be within :data:`PLAUSIBLE` of the fastest
+    measured one, so times that were made up, or taken on another model or
+    batch, are refused, however consistent the answer is with them.
     """
     result = _as_float(name, value)
+    fastest = _fastest(seconds)
+    if measured is not None:
+        _plausible(fastest, _fastest(measured))
+    if result <= 0:
+        _fail(f"`{name}` should be a positive number; you gave {result:g}.")
+    return _ratio_key(result / (fastest / forms))
+
+
+#: How far the fastest recorded time may be from the check's own measurement of the same
+#: call in the same kernel: a real time is never several times faster than the machine's
+#: best (``low``), and load can slow it down, never by this much (``high``).
+PLAUSIBLE = {"low": 1 / 4, "high": 25.0}
+
+
+def _fastest(seconds: Any) -> float:
     try:
         fastest = min(_base_float(s) for s in seconds)
     except (TypeError, ValueError):
@@ -251,9 +274,24 @@ def timing(name: str, value: object, seconds: Any, forms: int = 1) -> str:
     if not fastest > 0:
         _fail(f"the recorded times should be positive numbers of seconds; the fastest is "
               f"{fastest}.")
-    if result <= 0:
-        _fail(f"`{name}` should be a positive number; you gave {result:g}.")
-    return _ratio_key(result / (fastest / forms))
+    return fastest
+
+
+def _plausible(fastest: float, reference: float) -> None:
+    if not PLAUSIBLE["low"] * reference <= fastest <= PLAUSIBLE["high"] * reference:
+        _fail(f"your fastest recorded time, {fastest:.3g} s, cannot be a time of this call on "
+              f"this machine: the check timed the same call at {reference:.3g} s. Time the "
+              "call itself, in the answer cell, and record each time as the cell runs.")
+
+
+def timed(call: Callable[..., Any], *args: Any, repeats: int = 3) -> list[float]:
+    """Return the seconds of ``repeats`` runs of ``call(*args)``, timed with ``perf_counter``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call(*args)
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def best(name: str, value: object, scores: Any, costs: Any, limit: float,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.errors import InstructorError
+from course.grading.csvsafe import inert_cell
 from course.grading.roster import read_roster
 from course.layout import (
     add_course_dir,
@@ -118,9 +119,21 @@ def create_account(name: str) -> str:
     run(["useradd", "--create-home", "--shell", "/bin/bash", name])
     home = Path(pwd.getpwnam(name).pw_dir)
     home.chmod(0o700)
-    password = secrets.token_urlsafe(12)
+    password = first_password()
     run(["chpasswd"], stdin=f"{name}:{password}\n")
     return password
+
+
+def first_password() -> str:
+    """Return a random password that a spreadsheet opening passwords.csv shows as it is.
+
+    ``token_urlsafe`` can start with ``-``, which a spreadsheet reads as a formula;
+    such a password is drawn again (:mod:`course.grading.csvsafe`), never altered.
+    """
+    while True:
+        password = secrets.token_urlsafe(12)
+        if inert_cell(password) == password:
+            return password
 
 
 def ensure_accounts(names: list[str], passwords: Path) -> list[str]:

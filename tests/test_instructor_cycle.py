@@ -584,6 +584,36 @@ def test_roster_ids_with_underscores_dots_and_at_are_graded_as_themselves(tmp_pa
     assert "zed" in allowed.students
 
 
+def _older_and_newer(folder: Path, older: str, newer: str) -> None:
+    os.utime(folder / older, (1_000_000_000, 1_000_000_000))
+    os.utime(folder / newer, (2_000_000_000, 2_000_000_000))
+
+
+def test_a_look_alike_id_never_replaces_a_roster_students_notebook(tmp_path, notebook_text):
+    kelvin = "\u212aaren"  # KELVIN SIGN: "\u212a".lower() == "k"
+    folder = _folder(tmp_path, [f"karen_{MODULE}.ipynb"], notebook_text)
+    (folder / f"{kelvin}_{MODULE}.ipynb").write_text(notebook_text.replace("Metrics", "Evil"))
+    _older_and_newer(folder, f"karen_{MODULE}.ipynb", f"{kelvin}_{MODULE}.ipynb")
+    found = collect(folder, tmp_path / "course", MODULE, ids=Ids(frozenset({"karen"})))
+    assert found.students == ["karen"] and "karen" not in found.notes
+    assert found.submitted["karen"].read_text() == notebook_text, "karen's own notebook is graded"
+    [stray] = found.strays
+    assert stray.name == f"\\u212aaren_{MODULE}.ipynb" and stray.student == "\\u212aaren"
+    assert "not a valid student id" in stray.reason and "\\u212aaren" in stray.reason
+
+
+def test_two_file_names_resolving_to_one_roster_id_go_to_review_with_both_names(
+        tmp_path, notebook_text):
+    folder = _folder(tmp_path, [f"karen_{MODULE}.ipynb"], notebook_text)
+    (folder / f"KAREN_{MODULE}.ipynb").write_text(notebook_text.replace("Metrics", "Other"))
+    _older_and_newer(folder, f"karen_{MODULE}.ipynb", f"KAREN_{MODULE}.ipynb")
+    found = collect(folder, tmp_path / "course", MODULE, ids=Ids(frozenset({"karen"})))
+    assert found.submitted["karen"].read_text() == notebook_text, "the exact id is graded"
+    [note] = found.notes["karen"]
+    assert f"KAREN_{MODULE}.ipynb" in note and f"karen_{MODULE}.ipynb" in note
+    assert "resolve to roster id karen" in note
+
+
 def test_without_a_roster_the_id_is_the_name_without_the_assignment(tmp_path, notebook_text):
     folder = _folder(tmp_path, [f"carol_smith_{MODULE}.ipynb", "d.nguyen.ipynb", "alice.ipynb"],
                      notebook_text)
@@ -610,7 +640,7 @@ def test_ids_with_spaces_or_unicode_are_strays_with_a_reason(tmp_path, notebook_
     found = collect(folder, tmp_path / "course", MODULE)
     assert found.students == ["bob"]
     assert {s.student: "not a valid student id" in s.reason for s in found.strays} == {
-        "Carol Smith": True, "zoë": True}
+        "Carol Smith": True, "zo\\xeb": True}, "non-ASCII ids are shown escaped"
 
 
 def test_symbolic_links_are_refused_with_a_reason(tmp_path, notebook_text):

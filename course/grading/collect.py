@@ -59,6 +59,7 @@ class Entry:
     read: Callable[[], bytes]
     size: int = 0
     link: bool = False
+    found: str = ""
 
 
 @dataclass
@@ -94,21 +95,30 @@ class Ids:
     allow_unlisted: bool = False
 
     def resolve(self, found: str) -> tuple[str, str]:
-        """Return ``(student, "")``, or ``(found, reason)`` if it cannot be graded as given."""
+        """Return ``(student, "")``, or ``(found, reason)`` if it cannot be graded as given.
+
+        The id rule comes first: a look-alike such as ``\u212aaren`` (KELVIN SIGN,
+        whose ``lower()`` is ``k``) is refused, never matched to ``karen``.
+        """
         problem = id_problem(found)
-        if self.roster is None:
-            return (found, f"not graded: {problem}") if problem else (found, "")
-        if found in self.roster:
+        if problem:
+            unmatched = ", and no roster id matches it" if self.roster is not None else ""
+            return found, f"not graded: {problem}{unmatched}"
+        if self.roster is None or found in self.roster:
             return found, ""
         same = [r for r in self.roster if r.lower() == found.lower()]
         if len(same) == 1:
             return same[0], ""
-        if problem:
-            return found, f"not graded: {problem}, and no roster id matches it"
         if self.allow_unlisted:
             return found, ""
         return found, ("not graded: no roster id matches it (fix the file name or the roster "
                        "and grade again, or pass --allow-unlisted to grade it anyway)")
+
+
+def shown(text: str) -> str:
+    """Return ``text`` with every character but printable ASCII as a visible escape."""
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def default_pattern(config: Config) -> str:
@@ -217,12 +227,28 @@ def _problem(data: bytes) -> str:
 
 
 def _choose(student: str, entries: list[Entry], collection: Collection) -> Entry:
-    """Keep the newest of several notebooks from one student, and say so."""
+    """Keep one of several notebooks of one student, and hold it for review saying so.
+
+    Copies under one id (``karen (1).ipynb``): the newest. Different ids that
+    resolve to one roster id (``KAREN.ipynb`` and ``karen.ipynb``): the one whose
+    id is the roster id, if any, and both names are shown escaped.
+    """
     entries = sorted(entries, key=lambda e: (e.mtime, e.name))
-    if len(entries) > 1:
-        names = ", ".join(e.name for e in entries)
+    if len(entries) == 1:
+        return entries[0]
+    names = ", ".join(shown(e.name) for e in entries)
+    ids = sorted({e.found for e in entries})
+    if len(ids) > 1:
+        exact = [e for e in entries if e.found == student]
+        chosen = (exact or entries)[-1]
         collection.notes.setdefault(student, []).append(
-            f"{len(entries)} notebooks submitted ({names}); graded the newest, {entries[-1].name}")
+            f"{len(entries)} notebooks with different ids ({', '.join(map(shown, ids))}) "
+            f"resolve to roster id {student}: {names}; graded {shown(chosen.name)}, "
+            "check which one is theirs")
+        return chosen
+    collection.notes.setdefault(student, []).append(
+        f"{len(entries)} notebooks submitted ({names}); graded the newest, "
+        f"{shown(entries[-1].name)}")
     return entries[-1]
 
 
@@ -247,9 +273,10 @@ def _gather(entries: Iterator[Entry], patterns: list[re.Pattern[str]], ids: Ids,
         if student is None or reason:
             collection.skipped.append((entry.name, reason))
             continue
+        entry.found = student
         student, refused = ids.resolve(student)
         if refused:
-            collection.strays.append(Stray(entry.name, student, refused))
+            collection.strays.append(Stray(shown(entry.name), shown(student), refused))
         else:
             by_student.setdefault(student, []).append(entry)
     return by_student

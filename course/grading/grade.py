@@ -314,7 +314,7 @@ def outcomes_now(db_url: str, assignment: str, people: list[Student],
             outcome.score, outcome.max_score = standing.score, standing.max_score
         else:
             outcome = report.settle(outcome, standings[student.id],
-                                    record.points if record else None)
+                                    record.points if record else None, record is not None)
         settled.append(outcome)
     return settled
 

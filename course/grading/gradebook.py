@@ -218,6 +218,7 @@ class Standing:
     by_hand: list[str] = field(default_factory=list)
     points: dict[str, float] = field(default_factory=dict)
     hand_graded: list[str] = field(default_factory=list)
+    held: bool = False  # a grading run held it for review (its notebook is flagged)
 
 
 def assignment_points(db_url: str, assignment: str) -> dict[str, float]:
@@ -243,7 +244,8 @@ def _standing(gb: Any, assignment: str, student: str) -> Standing:
     hand_graded = [g.name for g in grades if g.manual_score is not None]
     return Standing(True, submission.score if scored else None, submission.max_score,
                     bool(submission.needs_manual_grade), stamp, by_hand,
-                    _points(submission.assignment), hand_graded)
+                    _points(submission.assignment), hand_graded,
+                    any(nb.flagged for nb in submission.notebooks))
 
 
 def standing(db_url: str, assignment: str, student: str) -> Standing:

@@ -16,7 +16,11 @@ are marked "needs manual grade") and the report says why. Kinds:
   (``solutions/``, ``gradebook.db``, ``../``);
 * ``dynamic code``: ``exec``/``eval``/``compile``/``__import__``, which hide
   what really runs;
-* ``test cells``: a test cell deleted or edited (nbgrader grades the original).
+* ``test cells``: a test cell deleted or edited (nbgrader grades the original);
+* ``reference data``: a locked cell of the release deleted, or a name it binds
+  (``batch``, ``costs``, the model a time is measured on) assigned, changed or
+  deleted in another cell: the data a test judges the answer against must be
+  the locked cells' (nbgrader restores their code, not what later cells do).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ HOOK_ATTRS = {
 }
 GUARDED_NAMES = {"checks", "course", "builtins", "__builtins__", "sys", "math", "hashlib",
                  "numbers", "operator", "np", "numpy", "IPython", "importlib", "globals", "vars",
-                 "locals", "get_ipython"}
+                 "locals", "get_ipython", "time"}
 NUMBER_BASES = {"float", "int", "complex", "bool", "str", "bytes", "Real", "Number", "Integral",
                 "Rational", "Complex", "Decimal", "Fraction", "float64", "float32", "floating",
                 "integer", "int64", "ndarray", "generic", "number", "UserString"}
@@ -71,7 +75,8 @@ FALLBACK = [
 
 #: Kinds whose points are withheld until a human has looked (test cell edits are
 #: only flagged: nbgrader grades the original test cells anyway).
-WITHHOLD = {"IPython hooks", "check helpers", "number subclass", "file access", "dynamic code"}
+WITHHOLD = {"IPython hooks", "check helpers", "number subclass", "file access", "dynamic code",
+            "reference data"}
 
 
 @dataclass(frozen=True)
@@ -108,8 +113,9 @@ def _snippet(source: str, node: ast.AST) -> str:
 class _Scanner(ast.NodeVisitor):
     """Walk one cell's code and collect flags."""
 
-    def __init__(self, source: str, where: str) -> None:
+    def __init__(self, source: str, where: str, reference: frozenset[str] = frozenset()) -> None:
         self.source, self.where, self.flags = source, where, []
+        self.reference = reference
 
     def flag(self, kind: str, node: ast.AST) -> None:
         self.flags.append(Flag(kind, f"`{_snippet(self.source, node)}` in {self.where}"))
@@ -122,6 +128,21 @@ class _Scanner(ast.NodeVisitor):
         root = _root(target)
         if root in GUARDED_NAMES and (root == "checks" or not isinstance(target, ast.Name)):
             self.flag("check helpers", node)
+        if root in self.reference:
+            self.flag("reference data", node)
+
+    def visit_For(self, node: ast.For) -> None:  # noqa: D102
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:  # noqa: D102
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    def visit_withitem(self, node: ast.withitem) -> None:  # noqa: D102
+        if node.optional_vars is not None:
+            self._target(node.optional_vars, node.context_expr)
+        self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:  # noqa: D102
         for target in node.targets:
@@ -204,8 +225,8 @@ def _python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def scan_code(source: str, where: str) -> list[Flag]:
-    """Return the flags raised by one cell's code."""
+def scan_code(source: str, where: str, reference: frozenset[str] = frozenset()) -> list[Flag]:
+    """Return the flags raised by one cell's code (``reference``: names only locked cells bind)."""
     try:
         code = _python(source)
         tree = ast.parse(code)
@@ -213,9 +234,38 @@ def scan_code(source: str, where: str) -> list[Flag]:
         found = [(kind, pattern.search(source)) for kind, pattern in FALLBACK]
         return [Flag(kind, f"`{match.group(0).strip()}` in {where} (the cell does not parse)")
                 for kind, match in found if match]
-    scanner = _Scanner(code, where)
+    scanner = _Scanner(code, where, reference)
     scanner.visit(tree)
     return scanner.flags
+
+
+def _locked_code(release: NotebookNode) -> list[NotebookNode]:
+    """Return the release's locked code cells that are not test cells (its reference data)."""
+    return [c for c in release.cells if c.cell_type == "code" and not is_test_cell(c)
+            and c.get("metadata", {}).get("nbgrader", {}).get("locked")]
+
+
+def reference_names(release: NotebookNode) -> frozenset[str]:
+    """Return the names the release's locked code cells assign at their top level."""
+    names: set[str] = set()
+    for cell in _locked_code(release):
+        try:
+            tree = ast.parse(_python(cell.source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            targets = (node.targets if isinstance(node, ast.Assign) else
+                       [node.target] if isinstance(node, ast.AnnAssign) else [])
+            for target in targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return frozenset(names)
+
+
+def locked_cell_flags(submitted: NotebookNode, release: NotebookNode) -> list[Flag]:
+    """Flag locked code cells of the release that the submission deleted."""
+    given = {grade_id(c) for c in submitted.cells}
+    return [Flag("reference data", f"locked cell {grade_id(c)} was deleted")
+            for c in _locked_code(release) if grade_id(c) not in given]
 
 
 
@@ -250,19 +300,22 @@ def code_flags(submitted: NotebookNode, release: NotebookNode) -> list[Flag]:
     """Flag suspicious code in answer cells and in cells the learner added or changed."""
     pristine = {_normal(c.source) for c in release.cells if c.cell_type == "code"}
     tests = {grade_id(c) for c in release.cells if is_test_cell(c)}
+    locked = {grade_id(c) for c in _locked_code(release)}
+    reference = reference_names(release)
     flags = []
     for index, cell in enumerate(submitted.cells):
-        if cell.get("cell_type") != "code" or grade_id(cell) in tests - {None}:
+        if cell.get("cell_type") != "code" or grade_id(cell) in (tests | locked) - {None}:
             continue
         if _normal(cell.source) in pristine:
             continue
         where = f"cell {index + 1}" + (f" ({grade_id(cell)})" if grade_id(cell) else "")
-        flags += scan_code(cell.source, where)
+        flags += scan_code(cell.source, where, reference)
     return flags
 
 
 def scan(submitted: NotebookNode, release: NotebookNode,
          source: NotebookNode | None = None) -> list[Flag]:
     """Return every flag for a submission, compared with the release (and the source)."""
-    found = test_cell_flags(submitted, release, source) + code_flags(submitted, release)
+    found = (test_cell_flags(submitted, release, source) + locked_cell_flags(submitted, release)
+             + code_flags(submitted, release))
     return list(dict.fromkeys(found))

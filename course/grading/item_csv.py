@@ -11,6 +11,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from course.grading.csvsafe import inert_rows
 from course.grading.item_analysis import Analysis, ItemStats
 from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
 
@@ -47,10 +48,11 @@ def item_row(stats: ItemStats) -> dict[str, Any]:
 
 
 def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """Write one CSV file; answers and ids that start like a formula are made inert."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(inert_rows(rows))
 
 
 def write_csvs(analysis: Analysis, folder: Path, names: bool) -> None:

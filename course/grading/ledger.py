@@ -51,7 +51,9 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        # backslashreplace: a lone surrogate in a student's message must not stop the run
+        with os.fdopen(handle, "w", encoding="utf-8", errors="backslashreplace",
+                       newline="") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
@@ -82,7 +84,7 @@ def save(output: Path, assignment: str, records: dict[str, Record]) -> None:
     except (OSError, ValueError):
         data = {}
     data[assignment] = {student: asdict(record) for student, record in sorted(records.items())}
-    write_atomic(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    write_atomic(path, json.dumps(data, indent=1) + "\n")
 
 
 def keep_copy(output: Path, stamp: str) -> list[Path]:

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import nbformat
 
+from course.grading.csvsafe import inert_rows
 from course.grading.gradebook import Standing
 from course.notebook import error_outputs, grade_id
 
@@ -25,7 +26,7 @@ COLUMNS = ["student_id", "first_name", "last_name", "email", "assignment", "stat
 #: Reasons that say what the gradebook shows now; worked out again at every report.
 DERIVED = ("written answers for the formgrader: ", "items marked for manual grading",
            "no notebook submitted", "not on the roster", "reviewed by hand",
-           "graded when the points were different")
+           "graded when the points were different", "held for review by an earlier grading run")
 BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
 KERNEL_ERRORS = {
     "CellTimeoutError": "cell {cell} ran longer than the {timeout} s limit and was stopped",
@@ -139,15 +140,18 @@ def _changed_points(was: dict[str, float], now: dict[str, float]) -> str:
     return ", ".join(changed)
 
 
-def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None = None
-           ) -> Outcome:
+def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None = None,
+           recorded: bool = True) -> Outcome:
     """Fill in the score and status from the gradebook; a student with no submission is missing.
 
     ``outcome`` holds what the grading run found (``needs review`` and reasons,
     or ``graded``); the gradebook says what a human has done since: a held
     submission whose every item has been graded by hand is ``graded`` (reviewed),
     an ungraded memo is ``grade by hand``. ``points`` (each item's points when
-    the student was graded) tells a score on an old scale.
+    the student was graded) tells a score on an old scale. Without a record of
+    the run that graded it (``recorded`` False: that run was stopped first), a
+    submission the gradebook shows held for review stays ``needs review``: a
+    re-grade of other learners never turns it into ``grade by hand``.
     """
     outcome.max_score = standing.max_score
     if not standing.submitted:
@@ -155,6 +159,10 @@ def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None
         outcome.reasons = outcome.reasons or ["no notebook submitted"]
         return outcome
     outcome.score, outcome.timestamp = standing.score, standing.timestamp
+    if not recorded and standing.held and standing.needs_manual_grade:
+        outcome.review("held for review by an earlier grading run (its reasons are in "
+                       "grades-history/): grade the held items by hand, or grade it again")
+        return outcome
     changed = _changed_points(points or {}, standing.points) if points else ""
     if changed:
         outcome.review(f"graded when the points were different ({changed}): grade it again")
@@ -171,11 +179,14 @@ def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None
 
 
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    """Return grades.csv's text: one row per student, nbgrader-like columns plus status."""
+    """Return grades.csv's text: one row per student, nbgrader-like columns plus status.
+
+    Cells a spreadsheet would run as formulas are neutralised (:mod:`course.grading.csvsafe`).
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(inert_rows(rows))
     return buffer.getvalue()
 
 

@@ -48,11 +48,11 @@ def id_problem(student_id: str) -> str:
         return "an empty student id"
     refused = sorted({c for c in student_id if c in EXCHANGE_REFUSES})
     if refused:
-        return (f"{student_id!r} contains {' and '.join(map(repr, refused))}, which nbgrader's "
+        return (f"{student_id!a} contains {' and '.join(map(repr, refused))}, which nbgrader's "
                 "exchange refuses in a student id (`nbgrader submit` fails on it); "
                 "use letters, digits and . _ @ - only")
     if not valid_id(student_id):
-        return f"{student_id!r} is not a valid student id ({ID_RULE})"
+        return f"{student_id!a} is not a valid student id ({ID_RULE})"
     return ""
 
 

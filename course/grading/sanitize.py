@@ -7,6 +7,10 @@ drops JavaScript outputs; this runs it on every cell a student could write
 (everything but locked cells, which nbgrader restores from the source) as an
 autograde step, so the autograded notebook that formgrader and
 ``generate_feedback`` read is already safe.
+
+Bleach reads HTML, not markdown: a markdown link to ``javascript:`` in a memo
+or in a ``text/markdown`` output would still render as a live link, so such a
+text is shown as plain text instead (:mod:`course.grading.links`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
+from course.grading.links import as_plain_text, has_unsafe_link
 from course.notebook import grading
 
 #: pandas puts a ``<style scoped>`` block before each table: dropped, not shown as text.
@@ -40,8 +45,30 @@ class SanitizeStudentHTML(NbGraderPreprocessor, SanitizeHTML):
         meta = grading(cell)
         if cell.cell_type != "code" and meta.get("locked") and not meta.get("solution"):
             return cell, resources
+        if cell.cell_type == "markdown" and has_unsafe_link(cell.source):
+            cell.source = as_plain_text(cell.source)
+            return cell, resources
         return SanitizeHTML.preprocess_cell(self, cell, resources, index)
+
+    def sanitize_code_outputs(self, outputs: list[NotebookNode]) -> list[NotebookNode]:
+        """Sanitise outputs as nbconvert does; a markdown output with an unsafe link as text."""
+        unsafe = {index: markdown for index, markdown in enumerate(_markdown_outputs(outputs))
+                  if markdown is not None and has_unsafe_link(markdown)}
+        outputs = super().sanitize_code_outputs(outputs)
+        for index, markdown in unsafe.items():
+            outputs[index].data["text/markdown"] = as_plain_text(markdown)
+        return outputs
 
     def sanitize_html_tags(self, html_str: str) -> str:
         """Drop style blocks, then escape what bleach does not allow."""
         return super().sanitize_html_tags(STYLE.sub("", html_str))
+
+
+def _markdown_outputs(outputs: list[NotebookNode]) -> list[str | None]:
+    """Return each output's ``text/markdown`` text (None when it has none)."""
+    found: list[str | None] = []
+    for output in outputs:
+        value = output.get("data", {}).get("text/markdown")
+        value = "".join(value) if isinstance(value, list) else value
+        found.append(value if isinstance(value, str) else None)
+    return found
