@@ -91,7 +91,7 @@ def _fail(message: str) -> None:
 
 
 def _plain_value(value: object) -> object:
-    """A NumPy scalar as the Python number it holds, inside tuples and lists too."""
+    """Return a NumPy scalar as the Python number it holds, inside tuples and lists too."""
     if isinstance(value, tuple | list):
         return type(value)(_plain_value(v) for v in value)
     item = getattr(value, "item", None)
@@ -184,8 +184,8 @@ def count(name: str, value: object, low: float = 0, high: float = math.inf,
     """
     result = _as_float(name, value)
     if result != int(result):
-        advice = (f" A sample size is a whole number, rounded up (never down, or it falls "
-                  f"short): give math.ceil(...) of what you computed."
+        advice = (" A sample size is a whole number, rounded up (never down, or it falls "
+                  "short): give math.ceil(...) of what you computed."
                   if round_up else "")
         _fail(f"`{name}` should be a whole number (a count); you gave {result:g}.{advice}")
     if not low <= result <= high:
@@ -374,7 +374,7 @@ _ASSIGNS = re.compile(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*(?::[^=\n]*
 
 
 def _assigned(source: str) -> set[str]:
-    """The names a cell assigns at the start of a line (read as text: it may not parse)."""
+    """Return the names a cell assigns at the start of a line (read as text: it may not parse)."""
     return {name.strip() for line in _ASSIGNS.findall(source) for name in line.split(",")}
 
 

@@ -104,7 +104,7 @@ def _boundary_keys(raw: float | None) -> list[str]:
 
 
 def is_rounding(value: float | None, right: float | None) -> bool:
-    """True if ``value`` is ``right`` rounded to fewer places than the precision rule keeps.
+    """Return True if ``value`` is ``right`` rounded to fewer places than the precision rule keeps.
 
     0.2 for 1/6 (one decimal), 15000 for 14745 (two significant figures): a learner who
     gives it may have made the named mistake or merely rounded the right answer.

@@ -83,7 +83,7 @@ def _strings(name: str, key: str, value: object) -> tuple[str, ...]:
 
 
 def percentile_forms(name: str, code: object) -> tuple[str, ...]:
-    """The ``also`` forms of a ``percentile`` field: its code under each usual convention."""
+    """Return the ``also`` forms of a ``percentile`` field: its code under each usual convention."""
     if not code:
         return ()
     if not isinstance(code, str) or "{method}" not in code:
