@@ -256,7 +256,7 @@ def exercise_data(module: str, records: dict[int, Recorded]) -> dict[str, Any]:
             "kind": exercise.kind,
             "options": exercise.options,
             "hint": exercise.hint,
-            "right": sorted(checks.digest(module, exercise.name, k) for k in record.keys),
+            "right": sorted({checks.digest(module, exercise.name, k) for k in record.keys}),
             "wrong": {checks.digest(module, exercise.name, k): says
                       for k, says in sorted(record.wrong.items())},
         }
