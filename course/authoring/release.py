@@ -118,8 +118,14 @@ def is_rounding(value: float | None, right: float | None) -> bool:
     return any(math.isclose(value, r, rel_tol=1e-12, abs_tol=1e-12) for r in roundings)
 
 
+#: Kinds whose answer a learner types as a number, and so may round.
+TYPED = frozenset({"share", "number"})
+
+
 def _check_rounding(wrong: Any, value: float | None, record: Recorded, where: str) -> None:
-    if wrong.says and is_rounding(value, record.raw) and "round" not in wrong.says.lower():
+    if record.exercise.kind not in TYPED or not wrong.says or "round" in wrong.says.lower():
+        return
+    if is_rounding(value, record.raw):
         raise AuthorError(f"{where}: wrong answer {wrong.code!r} gives {value!r}, which is also "
                           f"the right answer {record.raw!r} rounded: its message must name both "
                           "possibilities (the mistake, and rounding), or drop this wrong answer")
