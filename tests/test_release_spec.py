@@ -80,3 +80,15 @@ def test_a_percentile_field_needs_its_method_placeholder(tmp_path):
             '[low]\nkind = "number"\npercentile = "low = np.percentile(d, 2.5)"\n')
     with pytest.raises(AuthorError, match=r"\{method\}"):
         load_spec(tmp_path, "zz_tiny")
+
+
+def test_only_typed_answers_can_be_roundings():
+    from course.authoring.release import CheckCall, Recorded, _check_rounding
+    from course.authoring.spec import Exercise, Wrong
+
+    baseline = Wrong("m = DummyClassifier().fit(X, y)", "that is the baseline")
+    model = Recorded(Exercise("m", "model"), CheckCall("m", "m", ()), raw=0.74)
+    _check_rounding(baseline, 0.7, model, "here")  # a model's score is not typed: no refusal
+    typed = Recorded(Exercise("m", "share"), CheckCall("m", "m", ()), raw=0.74)
+    with pytest.raises(AuthorError, match="rounded"):
+        _check_rounding(Wrong("m = 0.7", "that is the baseline"), 0.7, typed, "here")
