@@ -123,9 +123,9 @@ def _check_test_cell(kernel, cell, exercise, restore, problems, module):
                 problems.append(f"{name}: {label} on {wrong.code!r} gave an unfriendly "
                                 f"error {reply.error!r}")
         for label, said in (("visible check", visible.error), ("grader", full.error)):
-            if wrong.says and wrong.says not in said:
-                problems.append(f"{name}: {wrong.code!r} should say {wrong.says!r} in the "
-                                f"{label}, said {said!r}")
+            if wrong.says and checks.plain(wrong.says) not in said:  # as plain text
+                problems.append(f"{name}: {wrong.code!r} should say "
+                                f"{checks.plain(wrong.says)!r} in the {label}, said {said!r}")
         if wrong.says and full.verdict.status != judge.MISTAKE:
             problems.append(f"{name}: {wrong.code!r} is a named mistake, judged "
                             f"{full.verdict.status!r}")
