@@ -78,7 +78,7 @@ class NotAttempted(CheckFailed):
 
 #: Markdown emphasis (``*word*``, ``**words**``), which a notebook's error output and
 #: nbgrader's Validate dialog show raw: messages are plain text.
-_EMPHASIS = re.compile(r"\*{1,2}(?=\S)([^*\n]*?\S)\*{1,2}")
+_EMPHASIS = re.compile(r"(?<![\w*])\*{1,2}(?=\S)([^*\n]*?\S)\*{1,2}(?![\w*])")
 
 
 def plain(message: str) -> str:

@@ -193,7 +193,8 @@ def test_messages_are_plain_text_without_markdown_stars():
     assert "divide by the sum of both" in str(mistake.value)
     assert "a share is a part of the whole" in str(other.value)
     assert "*" not in str(mistake.value) + str(other.value)
-    assert checks.plain("3 * 4 and 2*x") == "3 * 4 and 2*x"  # arithmetic is not emphasis
+    for arithmetic in ("3 * 4 and 2*x", "2*x*y", "a**2 + b**2"):  # not emphasis
+        assert checks.plain(arithmetic) == arithmetic
 
 
 def test_a_tuple_of_numpy_numbers_is_echoed_as_plain_numbers():
