@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
@@ -76,12 +77,32 @@ class NotAttempted(CheckFailed):
         return [str(self)]
 
 
+#: Markdown emphasis (``*word*``, ``**words**``), which a notebook's error output and
+#: nbgrader's Validate dialog show raw: messages are plain text.
+_EMPHASIS = re.compile(r"(?<![\w*])\*{1,2}(?=\S)([^*\n]*?\S)\*{1,2}(?![\w*])")
+
+
+def plain(message: str) -> str:
+    """Return ``message`` as plain text: markdown emphasis (``*word*``) without its stars."""
+    return _EMPHASIS.sub(r"\1", message)
+
+
 def _fail(message: str) -> None:
     raise CheckFailed(f"✘ {message}")
 
 
+def _plain_value(value: object) -> object:
+    """Return a NumPy scalar as the Python number it holds, inside tuples and lists too."""
+    if isinstance(value, tuple | list):
+        return type(value)(_plain_value(v) for v in value)
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        return item()
+    return value
+
+
 def _describe(value: object) -> str:
-    text = repr(value)
+    text = repr(_plain_value(value))
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{text} (a {type(value).__name__})"
@@ -155,11 +176,19 @@ def share(name: str, value: object) -> str:
     return _number_key(result)
 
 
-def count(name: str, value: object, low: float = 0, high: float = math.inf) -> str:
-    """Check that ``value`` is a whole number of people or things; return it as text."""
+def count(name: str, value: object, low: float = 0, high: float = math.inf,
+          round_up: bool = False) -> str:
+    """Check that ``value`` is a whole number of people or things; return it as text.
+
+    With ``round_up`` (a sample size, a number of people needed), a fraction gets the
+    advice to round it up.
+    """
     result = _as_float(name, value)
     if result != int(result):
-        _fail(f"`{name}` should be a whole number (a count); you gave {result:g}.")
+        advice = (" A sample size is a whole number, rounded up (never down, or it falls "
+                  "short): give math.ceil(...) of what you computed."
+                  if round_up else "")
+        _fail(f"`{name}` should be a whole number (a count); you gave {result:g}.{advice}")
     if not low <= result <= high:
         _fail(f"`{name}` should be a whole number from {low:g} to {high:g}; you gave {result:g}.")
     return str(int(result))
@@ -373,6 +402,53 @@ def _take_recorded() -> list[list[Any]]:
     return taken
 
 
+#: Names assigned by a cell whose last run raised, with the error's type: the value a
+#: check would judge is an older one. Filled by :func:`_after_cell` in a learner's kernel
+#: only (the grader judges the saved values in its own process, where it stays empty).
+_RAISED: dict[str, str] = {}
+#: A line that assigns one or more plain names: ``x = ...``, ``low, high = ...``.
+_ASSIGNS = re.compile(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*(?::[^=\n]*)?=(?!=)",
+                      re.MULTILINE)
+
+
+def _assigned(source: str) -> set[str]:
+    """Return the names a cell assigns at the start of a line (read as text: it may not parse)."""
+    return {name.strip() for line in _ASSIGNS.findall(source) for name in line.split(",")}
+
+
+def _after_cell(result: Any) -> None:
+    """IPython ``post_run_cell`` hook: remember which answers a failing cell left stale."""
+    error = result.error_before_exec or result.error_in_exec
+    for name in _assigned(getattr(result.info, "raw_cell", "") or ""):
+        if error is None:
+            _RAISED.pop(name, None)
+        else:
+            _RAISED[name] = type(error).__name__
+
+
+def _watch_cells() -> None:
+    """Register :func:`_after_cell` once in the running IPython kernel, if there is one."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover (IPython comes with the notebook)
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    hooks = shell.events.callbacks["post_run_cell"]
+    if not any(getattr(h, "__qualname__", "") == _after_cell.__qualname__
+               and getattr(h, "__module__", "") == __name__ for h in hooks):
+        shell.events.register("post_run_cell", _after_cell)
+
+
+def _stale(name: str) -> None:
+    """Fail if the cell that sets ``name`` raised on its last run (its value is older)."""
+    error = _RAISED.get(name)
+    if error is not None:
+        _fail(f"your answer cell raised {error} on its last run, so `{name}` still holds an "
+              "older value: fix that cell, run it again, then run this check.")
+
+
 class Exercises:
     """The visible checks of one module: ``check(name, value, **data)``."""
 
@@ -396,6 +472,8 @@ class Exercises:
     def __call__(self, name: str, value: object, **data: Any) -> None:
         """Check ``value`` as the answer to exercise ``name``; print ✔ or raise CheckFailed."""
         entry = self._entry(name)
+        if _RECORDING is None:
+            _stale(name)
         _last_number.clear()
         key = key_of(entry["kind"], name, value, **{**entry.get("options", {}), **data})
         if _RECORDING is not None:
@@ -406,8 +484,8 @@ class Exercises:
             print(f"✔ `{name}` is correct.")
             return
         if given in entry.get("wrong", {}):
-            _fail(f"`{name}` is not right: {entry['wrong'][given]}")
-        hint = entry.get("hint", "")
+            _fail(f"`{name}` is not right: {plain(entry['wrong'][given])}")
+        hint = plain(entry.get("hint", ""))
         _fail(f"`{name}` is not right yet{_advice(entry['kind'])}. {hint}".strip())
 
 
@@ -421,5 +499,10 @@ def _load(module: str) -> dict[str, Any]:
 
 
 def exercises(module: str) -> Exercises:
-    """Return the visible checks of ``module`` (for example ``"03_metrics"``)."""
+    """Return the visible checks of ``module`` (for example ``"03_metrics"``).
+
+    In a notebook it also watches the cells: a check after an answer cell that raised
+    says so, rather than judging the value an earlier run left behind.
+    """
+    _watch_cells()
     return Exercises(module)

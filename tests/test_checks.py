@@ -181,3 +181,65 @@ def test_unknown_kind_and_unknown_exercise_are_clear_errors():
         _exercises("share", ["0.5"])("y", 0.5)
     with pytest.raises(FileNotFoundError, match="course release"):
         checks.exercises("99_nothing")("x", 1)
+
+
+def test_messages_are_plain_text_without_markdown_stars():
+    exercises = _exercises("share", ["0.500"], wrong={"0.250": "divide by the *sum* of both"},
+                           hint="a share is **a part** of the whole")
+    with pytest.raises(CheckFailed) as mistake:
+        exercises("x", 0.25)
+    with pytest.raises(CheckFailed) as other:
+        exercises("x", 0.75)
+    assert "divide by the sum of both" in str(mistake.value)
+    assert "a share is a part of the whole" in str(other.value)
+    assert "*" not in str(mistake.value) + str(other.value)
+    for arithmetic in ("3 * 4 and 2*x", "2*x*y", "a**2 + b**2"):  # not emphasis
+        assert checks.plain(arithmetic) == arithmetic
+
+
+def test_a_tuple_of_numpy_numbers_is_echoed_as_plain_numbers():
+    with pytest.raises(CheckFailed) as caught:
+        checks.number("p_value", (np.float64(-2.1), np.float64(0.036)), 0, 1)
+    assert "(-2.1, 0.036) (a tuple)" in str(caught.value)
+    assert "np.float64" not in str(caught.value)
+
+
+def test_a_fractional_sample_size_is_told_to_round_up():
+    with pytest.raises(CheckFailed, match="rounded up") as caught:
+        checks.count("n_per_group", 14744.3, round_up=True)
+    assert "math.ceil" in str(caught.value) and "14745" not in str(caught.value)
+    with pytest.raises(CheckFailed) as plain_count:
+        checks.count("people", 12.5)
+    assert "rounded up" not in str(plain_count.value)
+
+
+def test_a_check_after_a_cell_that_raised_says_so_and_grading_ignores_it():
+    class Info:
+        raw_cell = "x = B"
+
+    class Result:
+        info, error_before_exec, error_in_exec = Info(), None, NameError("name 'B'")
+
+    exercises = _exercises("choice", ["C"])
+    checks._after_cell(Result())
+    try:
+        with pytest.raises(CheckFailed, match="your answer cell raised NameError"):
+            exercises("x", None)
+        with pytest.raises(CheckFailed, match="raised NameError"):
+            exercises("x", "C")  # a right value from an earlier run is not judged either
+        checks.grade("choice", "x", "C", "C")  # the hidden test judges the saved value
+        Result.error_in_exec = None  # the cell fixed and run again
+        checks._after_cell(Result())
+        with pytest.raises(NotAttempted):
+            exercises("x", None)
+    finally:
+        checks._RAISED.clear()
+
+
+@pytest.mark.parametrize("source, names", [
+    ("x = None  # placeholder\nx = 30%", {"x"}),
+    ("z_score, p_value = f()", {"z_score", "p_value"}),
+    ("if a == b:\n    share: float = 0.1\nn += 1", {"share"}),
+])
+def test_names_an_answer_cell_assigns_are_read_even_if_it_does_not_parse(source, names):
+    assert checks._assigned(source) == names

@@ -16,6 +16,7 @@ import ast
 import math
 import re
 
+import nbformat
 import pytest
 from nbtools import (
     ROOT,
@@ -122,9 +123,9 @@ def _check_test_cell(kernel, cell, exercise, restore, problems, module):
                 problems.append(f"{name}: {label} on {wrong.code!r} gave an unfriendly "
                                 f"error {reply.error!r}")
         for label, said in (("visible check", visible.error), ("grader", full.error)):
-            if wrong.says and wrong.says not in said:
-                problems.append(f"{name}: {wrong.code!r} should say {wrong.says!r} in the "
-                                f"{label}, said {said!r}")
+            if wrong.says and checks.plain(wrong.says) not in said:  # as plain text
+                problems.append(f"{name}: {wrong.code!r} should say "
+                                f"{checks.plain(wrong.says)!r} in the {label}, said {said!r}")
         if wrong.says and full.verdict.status != judge.MISTAKE:
             problems.append(f"{name}: {wrong.code!r} is a named mistake, judged "
                             f"{full.verdict.status!r}")
@@ -232,3 +233,46 @@ def test_precision_probes_straddle_the_rule():
         assert checks._number_key(float(key)) == key
         assert checks._number_key(float(key) + unit) != key
         assert math.isclose(unit, 10 ** math.floor(math.log10(unit)))
+
+
+def _import_cell(module):
+    """The release's cell that binds ``check`` (the hook that watches cells comes with it)."""
+    return next(c.source for c in read(release_path(module)).cells
+                if c.cell_type == "code" and "checks.exercises(" in c.source)
+
+
+def test_a_check_after_an_answer_cell_that_raised_says_so_in_a_kernel():
+    module = "00_welcome"
+    cell = next(c for c in read(solution_path(module)).cells
+                if is_test_cell(c) and 'check("bad_risk_share"' in c.source)
+    with Kernel(release_path(module).parent) as kernel:
+        assert kernel.run(_import_cell(module)).ok
+        assert kernel.run('bad_risk_share = "0.3"').ok             # an earlier try
+        assert not kernel.run("bad_risk_share = 30%").ok            # SyntaxError
+        reply = kernel.run(visible_part(cell.source))
+        assert "your answer cell raised SyntaxError" in reply.error, reply
+        assert "a str" not in reply.error, "the check judged the earlier try"
+        # grading judges the saved value outside the kernel, as before: the message of
+        # the value it holds, not of the cell's last run
+        assert "(a str)" in judged(kernel, cell, module).error
+        assert not kernel.run("answer_q1 = None\nanswer_q1 = B").ok   # NameError
+        reply = kernel.run('check("answer_q1", answer_q1)')
+        assert "your answer cell raised NameError" in reply.error, reply
+        assert kernel.run("bad_risk_share = 0.3").ok                # fixed and run again
+        reply = kernel.run(visible_part(cell.source))
+        assert "raised" not in reply.error + reply.stdout, reply
+
+
+def test_validate_says_which_answer_cell_raised(tmp_path):
+    from nbgrader.validator import Validator
+
+    module = "00_welcome"
+    notebook = read(release_path(module))
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.startswith("answer_q1 = None"):
+            cell.source += "\nanswer_q1 = B"
+    path = tmp_path / f"{module}.ipynb"
+    path.write_text(nbformat.writes(notebook), encoding="utf-8")
+    failed = Validator().validate(str(path)).get("failed", [])
+    errors = [f["error"] for f in failed if 'check("answer_q1"' in f["source"]]
+    assert errors and "your answer cell raised NameError" in errors[0], failed

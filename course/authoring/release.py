@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Recorded:
     call: CheckCall
     keys: list[str] = field(default_factory=list)
     wrong: dict[str, str] = field(default_factory=dict)
+    raw: float | None = None
 
 
 @dataclass
@@ -100,6 +102,34 @@ def _boundary_keys(raw: float | None) -> list[str]:
     nudge = 1e-9 * abs(raw) + 1e-12
     keys = {checks._number_key(raw + nudge), checks._number_key(raw - nudge)}
     return sorted(keys) if len(keys) > 1 else []
+
+
+def is_rounding(value: float | None, right: float | None) -> bool:
+    """Return True if ``value`` is ``right`` rounded to fewer places than the precision rule keeps.
+
+    0.2 for 1/6 (one decimal), 15000 for 14745 (two significant figures): a learner who
+    gives it may have made the named mistake or merely rounded the right answer.
+    """
+    if value is None or right is None or not math.isfinite(right) or value == right:
+        return False
+    roundings = {round(right, places) for places in range(1, checks.DECIMALS)}
+    if abs(right) >= 1:
+        roundings.add(float(round(right)))
+    roundings |= {float(f"{right:.{figures - 1}e}") for figures in range(1, checks.SIGNIFICANT)}
+    return any(math.isclose(value, r, rel_tol=1e-12, abs_tol=1e-12) for r in roundings)
+
+
+#: Kinds whose answer a learner types as a number, and so may round.
+TYPED = frozenset({"share", "number"})
+
+
+def _check_rounding(wrong: Any, value: float | None, record: Recorded, where: str) -> None:
+    if record.exercise.kind not in TYPED or not wrong.says or "round" in wrong.says.lower():
+        return
+    if is_rounding(value, record.raw):
+        raise AuthorError(f"{where}: wrong answer {wrong.code!r} gives {value!r}, which is also "
+                          f"the right answer {record.raw!r} rounded: its message must name both "
+                          "possibilities (the mistake, and rounding), or drop this wrong answer")
 
 
 class Session:
@@ -148,7 +178,7 @@ def _try_forms(session: Session, record: Recorded, visible: str, restore: str,
     said: dict[str, Any] = {}
     for wrong in exercise.wrong:
         session.run(wrong.code, f"{where}: wrong answer {wrong.code!r}")
-        key, _, error = session.key(visible)
+        key, value, error = session.key(visible)
         if key is None:
             if wrong.says:
                 raise AuthorError(f"{where}: wrong answer {wrong.code!r} is rejected before "
@@ -161,6 +191,7 @@ def _try_forms(session: Session, record: Recorded, visible: str, restore: str,
             raise AuthorError(f"{where}: wrong answers {said[key][1]!r} and {wrong.code!r} "
                               f"have the same key {key!r} but different messages; say "
                               "something true of both")
+        _check_rounding(wrong, value, record, where)
         said[key] = (wrong.says, wrong.code)
         if wrong.says:
             record.wrong[key] = wrong.says
@@ -201,7 +232,8 @@ def _record_cell(session: Session, cells: list[Any], index: int, spec: dict[str,
     key, raw, error = session.key(visible)
     if key is None:
         raise AuthorError(f"{where}: the solution fails its own check: {error}")
-    record = Recorded(exercise, call, keys=[key, *[k for k in _boundary_keys(raw) if k != key]])
+    record = Recorded(exercise, call, keys=[key, *[k for k in _boundary_keys(raw) if k != key]],
+                      raw=raw)
     answer = answer_cell_for(cells, index, exercise.answer_cell)
     if answer is None:
         raise AuthorError(f"{where}: no answer cell above the test of {call.name!r}")
@@ -231,7 +263,7 @@ def exercise_data(module: str, records: dict[int, Recorded]) -> dict[str, Any]:
             "kind": exercise.kind,
             "options": exercise.options,
             "hint": exercise.hint,
-            "right": sorted(checks.digest(module, exercise.name, k) for k in record.keys),
+            "right": sorted({checks.digest(module, exercise.name, k) for k in record.keys}),
             "wrong": {checks.digest(module, exercise.name, k): says
                       for k, says in sorted(record.wrong.items())},
         }

@@ -9,6 +9,9 @@ Each table is one exercise, named by the answer's variable::
     right = ["precision = precision_score(y_test, model.predict(X_test))"]  # same key
     also = []                      # other correct answers whose key differs (accepted too)
     options = { low = 0 }          # the kind's options (low/high, options, length, example)
+    percentile = ""                # an answer read as a percentile of bootstrap draws:
+                                   # code with {method}, accepted for every usual convention
+
 
     [[precision.wrong]]            # a plausible wrong answer, and what it means
     code = "precision = tp / (tp + fn)"
@@ -16,6 +19,18 @@ Each table is one exercise, named by the answer's variable::
 
 A wrong answer without ``says`` must be rejected before the digest is compared
 (a percentage for a share, a text for a number), with the kind's own message.
+A wrong answer whose value is a rounding of the right answer (0.2 for 1/6) may be
+either slip, so its ``says`` must name both (say "rounded"); release refuses it otherwise.
+
+An interval's end read from bootstrap draws has more than one correct definition.
+``percentile`` is the answer's code with ``{method}`` where NumPy's percentile method
+goes, for example::
+
+    percentile = "low_pp = 100 * np.percentile(draws, 2.5, method='{method}')"
+
+and release accepts it under each of :data:`PERCENTILE_METHODS`: interpolated (NumPy's
+default, ``"linear"``) and the order statistics either side (``sorted(draws)[k]``:
+``"lower"``, ``"higher"``, ``"inverted_cdf"``), as if each were listed under ``also``.
 """
 
 from __future__ import annotations
@@ -29,7 +44,9 @@ from course.checks import KINDS
 from course.errors import AuthorError
 
 SPEC_FILE = "exercises.toml"
-FIELDS = {"kind", "hint", "right", "also", "wrong", "options", "answer_cell"}
+FIELDS = {"kind", "hint", "right", "also", "wrong", "options", "answer_cell", "percentile"}
+#: The percentile conventions a ``percentile`` answer is accepted under.
+PERCENTILE_METHODS = ("linear", "lower", "higher", "inverted_cdf")
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,16 @@ def _strings(name: str, key: str, value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def percentile_forms(name: str, code: object) -> tuple[str, ...]:
+    """Return the ``also`` forms of a ``percentile`` field: its code under each usual convention."""
+    if not code:
+        return ()
+    if not isinstance(code, str) or "{method}" not in code:
+        raise AuthorError(f"[{name}] percentile should be code with {{method}} where NumPy's "
+                          f"percentile method goes; got {code!r}")
+    return tuple(code.replace("{method}", method) for method in PERCENTILE_METHODS)
+
+
 def _exercise(name: str, table: dict[str, Any]) -> Exercise:
     unknown = set(table) - FIELDS
     if unknown:
@@ -81,7 +108,8 @@ def _exercise(name: str, table: dict[str, Any]) -> Exercise:
         wrong.append(Wrong(item["code"], item.get("says", "")))
     return Exercise(name=name, kind=kind, hint=table.get("hint", ""),
                     right=_strings(name, "right", table.get("right", [])),
-                    also=_strings(name, "also", table.get("also", [])),
+                    also=(*_strings(name, "also", table.get("also", [])),
+                          *percentile_forms(name, table.get("percentile", ""))),
                     wrong=tuple(wrong), options=dict(table.get("options", {})),
                     answer_cell=table.get("answer_cell", ""))
 
