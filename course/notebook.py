@@ -16,6 +16,7 @@ from course.errors import CourseError
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 SOLUTION = re.compile(r"### BEGIN SOLUTION.*?### END SOLUTION\n?", re.S)
+CHECK_CALL = re.compile(r"""^\s*check\(\s*["']([^"']+)["']""", re.M)
 
 
 def repository_root() -> Path:
@@ -89,6 +90,24 @@ def is_answer_cell(cell: NotebookNode) -> bool:
     """Return True for a cell the learner fills in (an nbgrader solution, not graded)."""
     meta = grading(cell)
     return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
+
+
+def is_hand_graded(cell: NotebookNode) -> bool:
+    """Return True for an answer graded by hand, such as a memo (graded and a solution)."""
+    meta = grading(cell)
+    return bool(meta.get("grade") and meta.get("solution"))
+
+
+def exercise_of(cell: NotebookNode) -> str:
+    """Return the exercise a test cell checks: the name in its ``check("name", ...)`` line.
+
+    The course's rules make a test cell's grade id ``<name>_test``; a cell without a
+    visible check (an old or edited one) falls back on that.
+    """
+    found = CHECK_CALL.search(visible_part(cell.get("source", "")))
+    if found:
+        return found.group(1)
+    return (grade_id(cell) or "").removesuffix("_test")
 
 
 def visible_part(source: str) -> str:

@@ -22,7 +22,7 @@ from typing import TextIO
 import nbformat
 
 from course.errors import CourseError
-from course.notebook import error_outputs, is_test_cell
+from course.notebook import error_outputs, is_hand_graded, is_test_cell
 
 NOT_RUN, NOT_ATTEMPTED, WRONG, PASSED = "not run", "not attempted", "not right yet", "passed"
 
@@ -129,8 +129,7 @@ def run_copy(path: Path, timeout: int) -> nbformat.NotebookNode:
 def hand_graded_points(nb: nbformat.NotebookNode) -> float:
     """Return the points of the cells graded by hand (the written answers)."""
     return sum(float(c.metadata.nbgrader.get("points", 0)) for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade")
-               and c.metadata.nbgrader.get("solution"))
+               if is_hand_graded(c))
 
 
 def module_progress(path: Path, run: bool, timeout: int) -> ModuleProgress:

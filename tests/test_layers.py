@@ -11,7 +11,7 @@ import pytest
 from nbtools import ROOT
 
 LAYERS = {
-    "base": {"course.errors", "course.notebook", "course.layout"},
+    "base": {"course.errors", "course.notebook", "course.layout", "course.outcomes"},
     "notebooks": {"course.checks", "course.datasets", "course.simulate", "course.exercise_data"},
     "learners": {"course.workspace", "course.progress", "course.environment",
                  "course.notebook_run"},

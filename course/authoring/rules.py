@@ -33,6 +33,7 @@ from course.notebook import (
     grade_id,
     grading,
     is_answer_cell,
+    is_hand_graded,
     is_test_cell,
     read,
     solution_path,
@@ -65,12 +66,6 @@ def cell_label(cells: list[NotebookNode], index: int) -> str:
     return f"cell {index + 1} ({name})" if name else f"cell {index + 1}"
 
 
-def exercise_name(test_cell: NotebookNode) -> str | None:
-    """Return the exercise a test cell checks: the name its one visible line passes."""
-    found = CHECK_LINE.match(visible_part(test_cell.source).strip())
-    return found["name"] if found else None
-
-
 def grading_cell_problems(cells: list[NotebookNode]) -> list[str]:
     """Rule 1: well-formed answer and test cells, named after their exercise."""
     ids = [grade_id(c) for c in cells if grade_id(c)]
@@ -97,7 +92,8 @@ def _test_cell_problems(cell: NotebookNode, where: str, meta: dict) -> list[str]
     if "raises-exception" not in cell.metadata.get("tags", []):
         problems.append(f"{where}: tag test cells `raises-exception` so Run All goes on")
     visible = visible_part(cell.source).strip()
-    name = exercise_name(cell)
+    found = CHECK_LINE.match(visible)
+    name = found["name"] if found else None
     if len(visible.splitlines()) != 1 or name is None:
         problems.append(f'{where}: the visible check is one line, check("name", value)')
     elif meta.get("grade_id") != f"{name}_test":
@@ -122,12 +118,6 @@ def workload_problems(module: str, cells: list[NotebookNode]) -> list[str]:
         problems.append("no decision memo graded by hand (a cell with nbgrader "
                         "grade and solution both true)")
     return problems
-
-
-def is_hand_graded(cell: NotebookNode) -> bool:
-    """Return True for an answer graded by hand (nbgrader: graded and a solution)."""
-    meta = grading(cell)
-    return bool(meta.get("grade") and meta.get("solution"))
 
 
 def hand_graded(cells: list[NotebookNode]) -> list[int]:

@@ -20,8 +20,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from course.notebook import error_outputs, is_test_cell
+from course.outcomes import plain
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_LINE = re.compile(r"(?:Cell|Input) In\s*\[\d*\],\s*line (\d+)")
 SHOWN_ERRORS = ("CheckFailed", "NotAttempted", "GradingError", "KernelError",
                 "SubmissionTimeout", "NotRun", "CellTimeoutError", "NameError")
@@ -62,7 +62,7 @@ def hidden_ranges(source: str, begin: str, end: str) -> list[tuple[int, int]]:
 def failing_line(cell: NotebookNode) -> int | None:
     """Return the line of the cell where its error was raised, if the traceback says."""
     for output in error_outputs(cell):
-        found = CELL_LINE.search(ANSI.sub("", "\n".join(output.get("traceback", []))))
+        found = CELL_LINE.search(plain("\n".join(output.get("traceback", []))))
         return int(found.group(1)) if found else None
     return None
 

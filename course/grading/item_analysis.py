@@ -21,6 +21,7 @@ from importlib import resources
 
 import numpy as np
 
+from course import checks
 from course.checks import DATA_PACKAGE
 from course.grading.cohort import Cohort, Item
 from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG, invalid_reason
@@ -99,7 +100,7 @@ def named_mistakes(assignment: str) -> dict[str, list[str]]:
     except FileNotFoundError:
         return {}
     exercises = json.loads(text).get("exercises", {})
-    return {name: list(dict.fromkeys(entry.get("wrong", {}).values()))
+    return {name: list(dict.fromkeys(checks.plain(s) for s in entry.get("wrong", {}).values()))
             for name, entry in exercises.items()}
 
 

@@ -13,15 +13,15 @@ from typing import Any
 
 from course.grading.csvsafe import inert_rows
 from course.grading.item_analysis import Analysis, ItemStats
-from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
+from course.grading.verdicts import BLANK, INVALID, MISTAKE, WRONG
+from course.outcomes import INSTRUCTOR_WORDS
 
 ITEM_COLUMNS = ["exercise", "grade_id", "points", "learners", "mean_score", "share_correct",
                 "level", "discrimination", "share_not_attempted", "share_named_mistake",
                 "share_unrecognised", "share_invalid", "top_mistake", "top_mistake_learners",
                 "flags"]
 ANSWER_COLUMNS = ["exercise", "outcome", "answer", "learners", "share", "mean_rest_score"]
-OUTCOMES = {RIGHT: "right", MISTAKE: "named mistake", WRONG: "unrecognised answer",
-            INVALID: "invalid value", BLANK: "not attempted", UNGRADED: "not graded"}
+OUTCOMES = INSTRUCTOR_WORDS
 
 
 def number(value: float | None, digits: int = 3) -> str:

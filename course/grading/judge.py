@@ -24,9 +24,7 @@ from nbformat import NotebookNode
 
 from course import checks
 from course.notebook import HIDDEN
-
-#: Statuses of an answer, as the cohort report counts them.
-RIGHT, MISTAKE, WRONG, INVALID, BLANK = "right", "mistake", "wrong", "invalid", "blank"
+from course.outcomes import BLANK, INVALID, MISTAKE, RIGHT, WRONG  # noqa: F401
 
 
 class TestCellError(ValueError):

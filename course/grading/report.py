@@ -17,6 +17,7 @@ import nbformat
 from course.grading.csvsafe import inert_rows
 from course.grading.gradebook import Standing
 from course.notebook import error_outputs, grade_id
+from course.outcomes import KERNEL_ERRORS
 
 GRADED, BY_HAND, REVIEW, MISSING = "graded", "grade by hand", "needs review", "missing"
 NOT_GRADED = "not graded"
@@ -28,15 +29,6 @@ DERIVED = ("written answers for the formgrader: ", "items marked for manual grad
            "no notebook submitted", "not on the roster", "reviewed by hand",
            "graded when the points were different", "held for review by an earlier grading run")
 BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0x200E, 0x200F, 0x061C}
-KERNEL_ERRORS = {
-    "CellTimeoutError": "cell {cell} ran longer than the {timeout} s limit and was stopped",
-    "DeadKernelError": "the kernel died in cell {cell}",
-    "MemoryError": "cell {cell} ran out of memory (the kernel's limit)",
-    "GradingError": "the grader could not judge test {cell}: {evalue}",
-    "KernelError": "test {cell} was not graded: {evalue}",
-    "SubmissionTimeout": "the submission's time limit ran out at cell {cell}; later cells "
-                         "were not run",
-}
 
 
 @dataclass

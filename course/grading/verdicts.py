@@ -18,47 +18,28 @@ yet" an unknown wrong answer, any other ``CheckFailed`` an invalid value.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from nbformat import NotebookNode
 
+from course import checks
 from course.errors import InstructorError
-from course.notebook import error_outputs, grade_id, visible_part
+from course.notebook import error_outputs, exercise_of, grade_id  # noqa: F401
+from course.outcomes import (  # noqa: F401 (the grading side's vocabulary, re-exported)
+    BLANK,
+    INVALID,
+    KERNEL_ERRORS,
+    MISTAKE,
+    RIGHT,
+    STATUSES,
+    TIMEOUTS,
+    UNGRADED,
+    WRONG,
+    Verdict,
+    plain,
+)
 
-RIGHT, MISTAKE, WRONG, INVALID, BLANK = "right", "mistake", "wrong", "invalid", "blank"
-#: The statuses the grader writes, in the order the report shows them.
-STATUSES = (RIGHT, MISTAKE, WRONG, INVALID, BLANK)
-#: No verdict: the cell did not run (a time-out, a dead kernel) or left no trace.
-UNGRADED = "ungraded"
-#: Errors that stop a cell before its check could judge the answer.
-KERNEL_ERRORS = frozenset({"CellTimeoutError", "SubmissionTimeout", "NotRun", "DeadKernelError",
-                           "KernelError", "MemoryError", "GradingError", "GuardError"})
-#: Errors that say a cell was stopped by a time limit.
-TIMEOUTS = frozenset({"CellTimeoutError", "SubmissionTimeout"})
-
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-CHECK_CALL = re.compile(r"""^\s*check\(\s*["']([^"']+)["']""", re.M)
 MARKS = "✘… \t\n"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the grader concluded about one learner's answer to one exercise."""
-
-    exercise: str
-    status: str
-    says: str = ""
-    key: str | None = None
-
-
-def exercise_of(cell: NotebookNode) -> str:
-    """Return the exercise a test cell checks: the name in its ``check("name", ...)`` line."""
-    found = CHECK_CALL.search(visible_part(cell.get("source", "")))
-    if found:
-        return found.group(1)
-    name = grade_id(cell) or ""
-    return name.removesuffix("_test")
 
 
 def from_metadata(cell: NotebookNode, where: str) -> Verdict | None:
@@ -73,11 +54,11 @@ def from_metadata(cell: NotebookNode, where: str) -> Verdict | None:
             "Grade the assignment again with `python -m course grade`.")
     key = raw.get("key")
     return Verdict(str(raw.get("exercise") or exercise_of(cell)), raw["status"],
-                   str(raw.get("says") or ""), None if key is None else str(key))
+                   checks.plain(str(raw.get("says") or "")), None if key is None else str(key))
 
 
 def _message(output: dict[str, Any]) -> str:
-    return ANSI.sub("", str(output.get("evalue", ""))).strip()
+    return plain(output.get("evalue", "")).strip()
 
 
 def _judge_failure(name: str, ename: str, message: str) -> Verdict:
