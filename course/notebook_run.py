@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from course.notebook import error_outputs
+from course.notebook import error_outputs, read
 
 
 @dataclass
@@ -44,7 +44,7 @@ def _error_of(cell: nbformat.NotebookNode) -> str | None:
 
 def run_notebook(path: Path, timeout: int = 600) -> RunResult:
     """Run every cell of ``path`` in a new kernel (errors recorded, not raised)."""
-    nb = nbformat.read(path, as_version=4)
+    nb = read(path)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(path.parent)}},

@@ -19,6 +19,7 @@ import nbformat
 
 from course.errors import AuthorError
 from course.layout import add_course_dir
+from course.notebook import read
 
 PLACEHOLDER = "OWNER/REPO"
 # https://mybinder.org/v2/gh/<owner>/<repo>/<ref>?urlpath=lab/tree/<path>
@@ -87,7 +88,7 @@ def markdown_texts(path: Path) -> list[str]:
     """Return the markdown a file shows: the file itself, or a notebook's markdown cells."""
     if path.suffix != ".ipynb":
         return [path.read_text(encoding="utf-8")]
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read(path)
     return [c.source for c in notebook.cells if c.cell_type == "markdown"]
 
 
@@ -112,7 +113,7 @@ def _write(path: Path, repo: str, ref: str) -> bool:
         if new != text:
             path.write_text(new, encoding="utf-8")
         return new != text
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read(path)
     changed = False
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and LINK.search(cell.source):

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import nbformat
-
 from course.grading.csvsafe import inert_rows
 from course.grading.gradebook import Standing
-from course.notebook import error_outputs, grade_id
+from course.notebook import error_outputs, grade_id, read
 from course.outcomes import KERNEL_ERRORS
 
 GRADED, BY_HAND, REVIEW, MISSING = "graded", "grade by hand", "needs review", "missing"
@@ -72,7 +70,7 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
     """Return time-outs, dead kernels, memory errors and ungradable tests of a notebook."""
     problems = []
     for path in sorted(autograded.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
+        nb = read(path)
         kills = nb.metadata.get("course", {}).get("memory_limit_kills", 0)
         if kills:
             problems.append(f"the submission went over its memory limit: {kills} of its "

@@ -14,6 +14,8 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course.notebook import read
+
 MARK = "review_note"
 
 
@@ -40,7 +42,7 @@ def note_text(reasons: list[str], assignment: str, student: str) -> str:
 def write_note(folder: Path, reasons: list[str] | None, assignment: str, student: str) -> None:
     """Put the note at the top of each notebook in ``folder``; remove it if ``reasons`` is None."""
     for path in sorted(folder.glob("*.ipynb")):
-        nb = without_note(nbformat.read(path, as_version=4))
+        nb = without_note(read(path))
         if reasons is not None:
             cell = nbformat.v4.new_markdown_cell(note_text(reasons, assignment, student))
             cell.metadata["course"] = {MARK: True}
