@@ -30,8 +30,7 @@ from course.layout import (
     course_root,
     load_config,
     put_venv_on_path,
-    release_dir,
-    source_dir,
+    scratch_course,
 )
 from course.notebook import module_ids
 
@@ -168,13 +167,8 @@ def prepare_course(root: Path, instructor: str, learners: list[str]) -> Path:
     """
     account = pwd.getpwnam(instructor)
     course = Path(account.pw_dir) / COURSE_FOLDER
-    config = load_config(root)
     if not course.exists():
-        course.mkdir()
-        shutil.copy(root / "nbgrader_config.py", course / "nbgrader_config.py")
-        for folder in (source_dir(config), release_dir(config)):
-            shutil.copytree(root / folder, course / folder,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        scratch_course(root, module_ids(root), course, with_release=True)
     _register(course, learners, module_ids(root))
     for path in [course, *course.rglob("*")]:
         os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)

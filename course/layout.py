@@ -88,12 +88,19 @@ def release_folder(root: Path) -> str:
     return "notebooks"
 
 
-def scratch_course(root: Path, modules: list[str], target: Path) -> Path:
-    """Make ``target`` a course directory with ``root``'s config and these modules' sources."""
-    source = source_dir(load_config(root))
+def scratch_course(root: Path, modules: list[str], target: Path,
+                   with_release: bool = False) -> Path:
+    """Make ``target`` a course directory with ``root``'s config and these modules' sources.
+
+    ``with_release`` copies their released notebooks too (a course for a hub's instructor).
+    """
+    config = load_config(root)
+    folders = [source_dir(config)] + ([release_dir(config)] if with_release else [])
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(root / CONFIG_FILE, target / CONFIG_FILE)
-    for module in modules:
-        shutil.copytree(root / source / module, target / source / module,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for folder in folders:
+        for module in modules:
+            if (root / folder / module).is_dir():
+                shutil.copytree(root / folder / module, target / folder / module,
+                                ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     return target

@@ -92,7 +92,7 @@ def test_judges_agreement_is_in_percent_and_subsets_are_flagged():
     assert (judges.loc[judges["scored_on_subset"], "n_parsed"] <= 648).all()
     humans = judges[judges["is_humans"]].iloc[0]
     assert humans["human_agreement_pct"] == pytest.approx(65.66358024691358)
-    assert humans["prob_prefer_longer"] == pytest.approx(0.6359550561797753)
+    assert humans["prob_prefer_longer"] == pytest.approx(0.63596, abs=1e-5)
 
 
 def test_models_reference_and_prompt_variants():
