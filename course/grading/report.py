@@ -80,6 +80,16 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
     problems = []
     for path in sorted(autograded.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
+        setup = nb.metadata.get("course", {}).get("setup_error", "")
+        if setup:
+            problems.append(f"the notebook's setup failed ({setup}), so its answers were not "
+                            "graded: if the course cannot run here, fix the environment and "
+                            "grade again")
+        full = nb.metadata.get("course", {}).get("disk_full")
+        if isinstance(full, dict):
+            problems.append(f"cell {full.get('cell')} wrote more than the submission's disk "
+                            f"limit ({full.get('limit_mb')} MB per folder) and failed: No space "
+                            "left on device")
         kills = nb.metadata.get("course", {}).get("memory_limit_kills", 0)
         if kills:
             problems.append(f"the submission went over its memory limit: {kills} of its "
@@ -92,6 +102,15 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
                                                     timeout=timeout or "?",
                                                     evalue=output.get("evalue", "")))
     return list(dict.fromkeys(problems))
+
+
+def setup_error(autograded: Path) -> str:
+    """Return how the course's setup failed in a graded notebook ("" if it ran)."""
+    for path in sorted(autograded.glob("*.ipynb")):
+        found = nbformat.read(path, as_version=4).metadata.get("course", {}).get("setup_error")
+        if found:
+            return str(found)
+    return ""
 
 
 def failure_reason(result: dict[str, Any]) -> str:
