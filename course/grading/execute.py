@@ -15,6 +15,7 @@ time limit stops the rest of the cells once it is spent.
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 import shutil
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -41,6 +43,8 @@ SETUP_ERRORS = ("ModuleNotFoundError", "ImportError", "DatasetError")
 DISK_FULL = "No space left on device"
 #: Seconds to wait for the kernel to send a test's values (one deadline for every read).
 VALUES_TIMEOUT = 30
+#: Seconds past a cell's (or the submission's) limit before a stalled cell is abandoned.
+GRACE = 30
 #: Replies to other messages skipped while waiting for a test's values.
 MAX_FOREIGN = 100
 
@@ -176,8 +180,8 @@ class SandboxedExecute(Execute):
                 and remaining <= 0:
             cell.outputs = [self._out_of_time_error()]
             return cell
-        cell = await super().async_execute_cell(cell, cell_index, execution_count,
-                                                store_history)
+        cell = await self._bounded(cell, super().async_execute_cell(
+            cell, cell_index, execution_count, store_history))
         remaining = self._remaining()
         if remaining is not None and remaining <= 0 and any(
                 o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
@@ -209,6 +213,28 @@ class SandboxedExecute(Execute):
                 evalue = " ".join(str(output.get("evalue", "")).split())[:300]
                 self._setup_error = f"cell {cell_index + 1}: {ename}: {evalue}"
                 return
+
+    async def _bounded(self, cell: NotebookNode, running: Any) -> NotebookNode:
+        """Await nbclient's run of ``cell``, but never past the cell's or submission's limit.
+
+        nbclient stops a cell at its time-out, but skips replies to other
+        messages with no end: a kernel sending endless ones would hold it for
+        ever. Past the limit and :data:`GRACE` seconds, the submission's time is
+        spent: this cell is stopped and no other runs.
+        """
+        remaining, timeout = self._remaining(), self.timeout or None
+        limits = [t for t in (remaining, timeout) if t is not None]
+        if not limits:
+            return await running
+        began, limit = time.monotonic(), max(1.0, min(limits)) + GRACE
+        try:
+            return await asyncio.wait_for(running, limit)
+        except (TimeoutError, DeadKernelError):
+            if time.monotonic() - began < limit:
+                raise  # the kernel really died
+        self._deadline = time.monotonic()
+        cell.outputs = [self._out_of_time_error()]
+        return cell
 
     def _out_of_time_error(self) -> NotebookNode:
         """Return the error for a cell after the time is spent: the reason once, then "not run"."""

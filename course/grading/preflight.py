@@ -1,4 +1,4 @@
-"""Before the first submission: can a kernel in the sandbox run the course at all?
+"""Before the first submission: check that a kernel in the sandbox can run the course.
 
 A broken setup must never yield a grade. If the kernel cannot import the
 course (an editable install pointing at another checkout is not in the
