@@ -14,9 +14,12 @@ same advice when the setup fails for every submission during a run.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
@@ -92,13 +95,26 @@ def _run(probe: NotebookNode, folder: Path, limits: sandbox.Limits, sandboxed: b
     manager.sandboxed, manager.limits = sandboxed, limits
     client = NotebookClient(probe, km=manager, timeout=timeout, allow_errors=True,
                             kernel_name=name, resources={"metadata": {"path": str(folder)}})
+    handlers = _signal_handlers()
     try:
         client.execute()
     except DeadKernelError:
         return 0, "DeadKernelError", "the kernel died during the setup"
     except CellTimeoutError:
         return 0, "CellTimeoutError", f"the setup took longer than {timeout} s"
+    finally:
+        _restore(handlers)  # nbclient leaves SIGINT and SIGTERM at their defaults
     return _first_error(probe)
+
+
+def _signal_handlers() -> dict[int, Any]:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def preflight(release: Path, assignment: str, limits: sandbox.Limits, sandboxed: bool = True,

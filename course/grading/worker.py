@@ -128,6 +128,7 @@ def grade(assignment: str, student: str, notebook: str) -> WorkerResult:
     """Autograde one student's submission and write its feedback; return the results."""
     from course.grading.gradebook import read_scores
 
+    signal.signal(signal.SIGTERM, stop)  # again: nbclient resets it after each notebook
     api, began = _STATE["api"], time.perf_counter()
     _submit(assignment, student, Path(notebook))
     graded = api.autograde(assignment, student, force=True, create=True)
