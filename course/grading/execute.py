@@ -9,7 +9,11 @@ judges them in this process (:mod:`course.grading.judge`). The cell's outputs
 are the verdict's: a ✔ line, or an error with the learner's message, which is
 what makes nbgrader score it zero. The verdict also goes into the cell's
 metadata (``metadata.course.verdict``) for the cohort report. A whole-submission
-time limit stops the rest of the cells once it is spent.
+time limit stops the rest of the cells once it is spent, and every wait for the
+kernel ends within it (a kernel that floods the grader with replies to other
+messages cannot hold it). A course cell that fails to import or to read the
+data (``metadata.course.setup_error``) and a write past the disk limit
+(``metadata.course.disk_full``) are recorded for the report.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ Student code is untrusted. Each submission's kernel runs under ``bwrap``
   installed packages, the ``course`` package and ``datasets/``, all read-only;
   no ``solutions/``, gradebook, other submissions or home folders;
 - a private ``/tmp`` and a writable *copy* of the submission's folder as its
-  working directory; no capabilities, an unprivileged user id;
+  working directory, each a file system of ``Limits.disk_mb`` inside the
+  sandbox (nothing written reaches the host's disk); no capabilities, an
+  unprivileged user id; bwrap's options (every host path) passed through a pipe,
+  so that process 1's command line inside shows none;
 - a memory limit for all its processes together (a cgroup; where none can be
   made, each process is limited on its own and the grader says so), and a cap
   on the number of processes.
