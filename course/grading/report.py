@@ -82,9 +82,9 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
         nb = nbformat.read(path, as_version=4)
         setup = nb.metadata.get("course", {}).get("setup_error", "")
         if setup:
-            problems.append(f"the notebook's setup failed ({setup}), so its answers were not "
-                            "graded: if the course cannot run here, fix the environment and "
-                            "grade again")
+            problems.append(f"the notebook's setup failed ({setup}): its score is not a grade "
+                            "until you have looked (if the course cannot run here, fix the "
+                            "environment and grade again)")
         full = nb.metadata.get("course", {}).get("disk_full")
         if isinstance(full, dict):
             problems.append(f"cell {full.get('cell')} wrote more than the submission's disk "
