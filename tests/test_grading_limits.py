@@ -267,6 +267,7 @@ def test_a_flood_of_foreign_replies_ends_within_the_limits(hostile_run):
         row = rows[student]
         assert row["status"] == "needs review" and row["final"] == "no", row
         assert row["score"] in ("0", ""), row
+        assert "kernel" in row["reasons"] and "see the grading log" not in row["reasons"], row
 
 
 @pytest.mark.slow

@@ -120,6 +120,9 @@ def failure_reason(result: dict[str, Any]) -> str:
         return "the kernel died (a crash, or it ran out of memory); the items are ungraded"
     if "UnresponsiveKernelError" in text or "became unresponsive" in text:
         return "the kernel stopped responding and could not be interrupted"
+    if "Timeout waiting for IOPub output" in text:
+        return ("the kernel stopped answering as a kernel should (a cell's output never "
+                "ended); the items are ungraded")
     found = re.findall(r"^\s*(\w+(?:\.\w+)*(?:Error|Exception)): (.+)$", text, re.M)
     detail = f"{found[-1][0]}: {found[-1][1][:160]}" if found else "see the grading log"
     return f"nbgrader could not grade it ({detail})"
