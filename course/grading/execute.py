@@ -236,8 +236,10 @@ class SandboxedExecute(Execute):
         except (TimeoutError, DeadKernelError):
             if time.monotonic() - began < limit:
                 raise  # the kernel really died
-        self._deadline = time.monotonic()
-        cell.outputs = [self._out_of_time_error()]
+        self._deadline, self._out_of_time = time.monotonic(), True
+        cell.outputs = [judge.error_output(
+            "SubmissionTimeout", f"stopped: the kernel had not finished this cell {limit:.0f} s "
+                                 "after it started (later cells were not run)")]
         return cell
 
     def _out_of_time_error(self) -> NotebookNode:
