@@ -152,6 +152,18 @@ def test_slow_foreign_replies_do_not_restart_the_wait(monkeypatch):
     assert "did not answer" in _values_from(client, monkeypatch, 1)
 
 
+def test_a_cell_that_never_ends_is_abandoned_at_the_submission_limit(monkeypatch):
+    """nbclient skips foreign replies with no end; the submission's limit still ends the cell."""
+    monkeypatch.setattr(execute, "GRACE", 1)
+    grader = execute.SandboxedExecute()
+    grader._deadline, grader._out_of_time = time.monotonic() + 1, False
+    cell = nbformat.v4.new_code_cell("x = 1")
+    never = asyncio.sleep(3600)
+    done = asyncio.run(asyncio.wait_for(grader._bounded(cell, never), 600))  # old: no bound
+    assert done.outputs[0]["ename"] == "SubmissionTimeout", done.outputs
+    assert grader._remaining() <= 0  # the rest of the submission does not run
+
+
 # --- item 10: no per-process address-space limit under a memory cgroup ---------------------
 
 
