@@ -14,10 +14,13 @@ from nbtools import ROOT, require_sandbox
 
 from course.grading import sandbox
 
+DISK_MB = 8
+
 PROBE = r"""
 import json, os, socket, sys
 from pathlib import Path
 seen = {}
+DISK_MB = int(sys.argv[3])
 import course.checks, course.datasets
 seen["course"] = course.checks.__file__
 seen["datasets"] = course.datasets.data_dir().is_dir()
@@ -37,7 +40,18 @@ except OSError:
 seen["processes"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
 seen["secret"] = os.environ.get("COURSE_TEST_SECRET")
 seen["uid"] = os.getuid()
+seen["copied"] = open("given.txt").read()
 open("written.txt", "w").write("ok")
+def fill(path):
+    try:
+        with open(path, "wb") as fh:
+            for _ in range(4 * DISK_MB):
+                fh.write(b"x" * 2**20)
+        return "no limit"
+    except OSError as error:
+        return error.strerror
+seen["disk"] = [fill("big.bin"), fill("/tmp/big.bin")]
+seen["init"] = open("/proc/1/cmdline", "rb").read().decode(errors="replace")
 print(json.dumps(seen))
 """
 
@@ -52,11 +66,17 @@ def inside(tmp_path_factory):
     run, work, cwd = tmp / "run", tmp / "work", tmp / "student"
     for folder in (run, work, cwd):
         folder.mkdir()
+    (work / "given.txt").write_text("the submission's file")
     cmd = sandbox.command([sys.executable, "-c", PROBE, str(ROOT),
-                           str(server.getsockname()[1])], run, work, cwd)
+                           str(server.getsockname()[1]), str(DISK_MB)], run, work, cwd, DISK_MB)
+    cmd, fd = sandbox.hide_arguments(cmd)
     env = dict(os.environ, COURSE_TEST_SECRET="instructor-token")
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
-    server.close()
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env,
+                                pass_fds=(fd,))
+    finally:
+        os.close(fd)
+        server.close()
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout), work, cwd
 
@@ -75,9 +95,23 @@ def test_solutions_config_network_other_processes_and_secrets_are_not(inside):
 
 
 def test_the_working_folder_is_a_copy(inside):
-    _, work, cwd = inside
-    assert (work / "written.txt").read_text() == "ok"
-    assert not (cwd / "written.txt").exists()
+    seen, work, cwd = inside
+    assert seen["copied"] == "the submission's file"
+    assert not (work / "written.txt").exists() and not (cwd / "written.txt").exists()
+
+
+def test_the_writable_folders_are_size_limited(inside):
+    """Issue 26, item 8: writing past the limit fails inside; nothing lands on the host."""
+    seen, work, cwd = inside
+    assert seen["disk"] == ["No space left on device"] * 2, seen["disk"]
+    assert not (work / "big.bin").exists() and not (cwd / "big.bin").exists()
+
+
+def test_process_1_shows_no_host_path(inside):
+    """Issue 26: bwrap's own command line (process 1 inside) lists none of its mounts (the
+    course, the scratch folder); only the command it runs (the kernel's Python) is shown."""
+    seen, work, _ = inside
+    assert "--ro-bind" not in seen["init"] and str(work) not in seen["init"], seen["init"]
 
 
 def test_tmp_is_mounted_before_the_folders_that_may_live_in_it():

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from course.errors import CourseError
-from course.grading.sandbox import DEFAULT_MEMORY_MB
+from course.grading.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
 from course.layout import add_course_dir
 
 
@@ -25,7 +25,7 @@ def _grade(args: argparse.Namespace) -> int:
         memory_mb=args.memory_mb, course_dir=Path(args.course_dir),
         output=Path(args.output) if args.output else None,
         unsafe_no_sandbox=args.unsafe_no_sandbox, submission_timeout=args.submission_timeout,
-        allow_unlisted=args.allow_unlisted)
+        allow_unlisted=args.allow_unlisted, disk_mb=args.disk_mb)
     grade(options)
     return 0
 
@@ -132,6 +132,9 @@ def _add_grade(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB,
                        help="memory limit of one submission's processes together, in MB "
                             "(0: none)")
+    grade.add_argument("--disk-mb", type=int, default=DEFAULT_DISK_MB,
+                       help="size of a submission's writable folders (its working copy, /tmp), "
+                            "each, in MB; writing more fails (0: no limit)")
     grade.add_argument("--submission-timeout", type=int, default=900,
                        help="seconds for a whole submission; later cells are not run (0: none)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",

@@ -30,6 +30,8 @@ MAX_CHARS = 2_000_000
 MAX_ITEMS = 200_000
 #: How deep nested lists and dicts may go.
 MAX_DEPTH = 20
+#: The most memory one decoded array or scalar may take in the grader (item size x count).
+MAX_BYTES = 64 * 2**20
 #: NumPy dtype kinds carried as arrays (bool, ints, floats, complex, text).
 ARRAY_KINDS = "biufU"
 
@@ -216,6 +218,7 @@ def _array_from(data: dict) -> Any:
     kind = np.dtype(dtype).kind if _safe_dtype(dtype) else ""
     if kind not in ARRAY_KINDS:
         raise EvidenceError(f"arrays of dtype {dtype!r} are not accepted")
+    _check_bytes(np.dtype(dtype).itemsize, len(items))
     if kind in "fc":
         items = [complex(v) if isinstance(v, str) else _number(v) for v in items]
     return np.array(items, dtype=np.dtype(dtype)).reshape(shape)
@@ -225,9 +228,21 @@ def _safe_dtype(dtype: str) -> bool:
     import numpy as np
 
     try:
-        return np.dtype(dtype).kind in ARRAY_KINDS and np.dtype(dtype).fields is None
-    except TypeError:
+        found = np.dtype(dtype)
+    except (TypeError, ValueError, OverflowError):
         return False
+    return found.kind in ARRAY_KINDS and found.fields is None and found.subdtype is None
+
+
+def _check_bytes(itemsize: int, count: int) -> None:
+    """Refuse a value whose decoded size (item size x count) is over :data:`MAX_BYTES`.
+
+    The message size does not bound it: ``dtype "<U100000000"`` makes each cell
+    of a three-cell array take 400 MB.
+    """
+    if itemsize * max(count, 1) > MAX_BYTES:
+        raise EvidenceError(f"the value is too large to grade ({max(count, 1)} item(s) of "
+                            f"{itemsize} bytes, over the grader's {MAX_BYTES // 2**20} MB)")
 
 
 def _scalar_from(data: dict) -> Any:
@@ -236,6 +251,7 @@ def _scalar_from(data: dict) -> Any:
     dtype = str(data.get("dtype", ""))
     if not _safe_dtype(dtype):
         raise EvidenceError(f"scalars of dtype {dtype!r} are not accepted")
+    _check_bytes(np.dtype(dtype).itemsize, 1)
     item = data.get("__scalar__")
     if np.dtype(dtype).kind in "fc":
         item = _number(item)
@@ -336,6 +352,9 @@ def decode(text: str) -> Any:
         raise EvidenceError("the kernel's answer holds no value")
     try:
         return _decode(data["value"], 0)
+    except MemoryError:
+        raise EvidenceError("the value is too large to grade (the grader ran out of memory "
+                            "rebuilding it)") from None
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
         if isinstance(error, EvidenceError):
             raise

@@ -9,12 +9,17 @@ after each student, so a run stopped midway leaves a consistent report.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from dataclasses import replace as copy_of
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from traitlets.config import Config
@@ -49,6 +54,7 @@ class GradeOptions:
     unsafe_no_sandbox: bool = False
     submission_timeout: int = 900
     allow_unlisted: bool = False
+    disk_mb: int = sandbox.DEFAULT_DISK_MB
 
 
 @dataclass
@@ -117,6 +123,8 @@ def check_options(options: GradeOptions) -> None:
         raise GradingError("--workers must be 1 or more (0 means one per core).")
     if options.timeout is not None and options.timeout <= 0:
         raise GradingError("--timeout must be a positive number of seconds per cell.")
+    if options.memory_mb < 0 or options.disk_mb < 0:
+        raise GradingError("--memory-mb and --disk-mb must be 0 (no limit) or a number of MB.")
     if options.submission_timeout < 0:
         raise GradingError("--submission-timeout must be 0 (none) or a number of seconds.")
     submissions = Path(options.submissions)
@@ -229,12 +237,44 @@ def grade_collected(run: Run, collection: Collection) -> dict[str, report.Outcom
     workers = run.options.workers or parallel.default_workers()
     bar = report.ProgressBar(len(jobs), f"grading {run.options.assignment}")
     settings = Settings(run.options.timeout, run.options.memory_mb,
-                        not run.options.unsafe_no_sandbox, run.options.submission_timeout)
+                        not run.options.unsafe_no_sandbox, run.options.submission_timeout,
+                        disk_mb=run.options.disk_mb)
+    setups: list[str] = []
     for result in parallel.run(template, run.options.assignment, jobs, workers, settings):
         outcome = absorb(run, result, outcomes[result.student], result.student in withhold)
         bar.step(result.student, outcome.status)
         run.checkpoint(result.student, outcome)
+        setups.append(report.setup_error(run.folder("autograded", result.student))
+                      if result.success else "")
+        stop_if_the_course_cannot_run(run, setups, len(jobs))
     return outcomes
+
+
+#: Submissions whose setup fails the same way before the batch stops (all, if fewer).
+SAME_SETUP_ERROR = 3
+
+
+def stop_if_the_course_cannot_run(run: Run, setups: list[str], jobs: int) -> None:
+    """Stop the batch when the first submissions' setups all failed with one error.
+
+    One learner's setup failing is held for review; the same failure for every
+    one of the first :data:`SAME_SETUP_ERROR` (or for everyone) is the course
+    that cannot run, and grading the rest would only hold them all for review.
+    """
+    first = setups[:min(SAME_SETUP_ERROR, jobs)]
+    if len(setups) != len(first) or len(first) < min(SAME_SETUP_ERROR, jobs) \
+            or not first[0] or len(set(first)) != 1:
+        return
+    from course.grading.preflight import explain
+
+    ename, _, evalue = first[0].partition(": ")[2].partition(": ")
+    left = jobs - len(first)
+    raise GradingError(
+        f"the course cannot run in the grading sandbox: the setup of each of the first "
+        f"{len(first)} submission(s) failed the same way ({first[0]}). They are held for "
+        f"review; {left} other(s) were not graded (\"not graded yet\" in {run.output}).\n"
+        f"Fix: {explain(run.options.assignment, ename, evalue, run.options.memory_mb)}. "
+        "Then grade again.")
 
 
 def roster_and_others(run: Run, roster: list[Student], collected: list[str]) -> list[Student]:
@@ -473,14 +513,48 @@ def grade(options: GradeOptions) -> list[report.Outcome]:
     compile_pattern(pattern)
     base = Path(tempfile.mkdtemp(prefix="course-grading-"))
     try:
-        release = gradebook.prepare_assignment(config, options.assignment, base / "release")
-        run = Run(root, config, options, release, base)
-        collection = collect(options.submissions, root, options.assignment, pattern, ids)
-        everyone = roster_and_others(run, roster, collection.students)
-        gradebook.add_students(run.db_url, everyone)
-        begin(run, everyone, collection, {s.id for s in roster})
-        reopen_changed(run, collection)
-        outcomes = grade_collected(run, collection)
-        return finish(run, everyone, outcomes, {s.id for s in roster})
+        with stop_on_sigterm():
+            return _grade_in(base, root, config, options, roster, ids, pattern)
+    except KeyboardInterrupt:
+        raise GradingError("grading was stopped before it finished (interrupted): the "
+                           "students not graded yet say so in grades.csv; run grade again "
+                           "to finish") from None
     finally:
+        sandbox.clean_up()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM as Ctrl-C while grading, so that every clean-up runs (workers included)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _grade_in(base: Path, root: Path, config: Config, options: GradeOptions,
+              roster: list[Student], ids: Ids, pattern: str) -> list[report.Outcome]:
+    """Grade in the scratch folder ``base``: preflight, collect, grade, report."""
+    from course.grading.preflight import preflight
+
+    release = gradebook.prepare_assignment(config, options.assignment, base / "release")
+    limits = sandbox.Limits(options.memory_mb, disk_mb=options.disk_mb)
+    preflight(release, options.assignment, limits,
+              not options.unsafe_no_sandbox, options.timeout or config.Execute.get("timeout"))
+    run = Run(root, config, options, release, base)
+    collection = collect(options.submissions, root, options.assignment, pattern, ids)
+    everyone = roster_and_others(run, roster, collection.students)
+    gradebook.add_students(run.db_url, everyone)
+    begin(run, everyone, collection, {s.id for s in roster})
+    reopen_changed(run, collection)
+    outcomes = grade_collected(run, collection)
+    return finish(run, everyone, outcomes, {s.id for s in roster})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -57,14 +58,32 @@ def _failed(student: str, error: BaseException) -> worker.WorkerResult:
         "this student"))
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool now: cancel what has not started, stop the workers (they clean up)."""
+    processes = list(getattr(pool, "_processes", None) or {})  # pids; private, but stable
+    pool.shutdown(wait=False, cancel_futures=True)
+    for pid in processes:
+        try:
+            os.kill(pid, signal.SIGTERM)  # worker.stop removes its sandboxes and scratch
+        except ProcessLookupError:
+            pass
+    pool.shutdown(wait=True)
+
+
 def _pass(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
           settings: worker.Settings,
           broken: dict[str, Path]) -> Iterator[worker.WorkerResult]:
-    """Grade ``jobs`` on one pool; put the students a dead worker took down in ``broken``."""
+    """Grade ``jobs`` on one pool; put the students a dead worker took down in ``broken``.
+
+    If grading stops early (the caller stops asking, a signal, an error), the
+    workers are stopped at once and remove their sandboxes: nothing waits for
+    the students still in the queue.
+    """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=worker.start,
-                             initargs=(str(template), settings)) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=worker.start, initargs=(str(template), settings))
+    finished = False
+    try:
         futures = {pool.submit(worker.grade, assignment, student, str(path)): student
                    for student, path in sorted(jobs.items())}
         for future in as_completed(futures):
@@ -75,6 +94,12 @@ def _pass(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
                 broken[student] = jobs[student]
             except Exception as error:  # a bug in one student's run
                 yield _failed(student, error)
+        finished = True
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop(pool)
 
 
 def run(template: Path, assignment: str, jobs: dict[str, Path], workers: int,

@@ -71,6 +71,16 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
     problems = []
     for path in sorted(autograded.glob("*.ipynb")):
         nb = read(path)
+        setup = nb.metadata.get("course", {}).get("setup_error", "")
+        if setup:
+            problems.append(f"the notebook's setup failed ({setup}): its score is not a grade "
+                            "until you have looked (if the course cannot run here, fix the "
+                            "environment and grade again)")
+        full = nb.metadata.get("course", {}).get("disk_full")
+        if isinstance(full, dict):
+            problems.append(f"cell {full.get('cell')} wrote more than the submission's disk "
+                            f"limit ({full.get('limit_mb')} MB per folder) and failed: No space "
+                            "left on device")
         kills = nb.metadata.get("course", {}).get("memory_limit_kills", 0)
         if kills:
             problems.append(f"the submission went over its memory limit: {kills} of its "
@@ -85,6 +95,15 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def setup_error(autograded: Path) -> str:
+    """Return how the course's setup failed in a graded notebook ("" if it ran)."""
+    for path in sorted(autograded.glob("*.ipynb")):
+        found = read(path).metadata.get("course", {}).get("setup_error")
+        if found:
+            return str(found)
+    return ""
+
+
 def failure_reason(result: dict[str, Any]) -> str:
     """Explain why nbgrader could not grade a submission, from its log and traceback."""
     text = f"{result.get('log', '')}\n{result.get('error', '')}"
@@ -92,6 +111,9 @@ def failure_reason(result: dict[str, Any]) -> str:
         return "the kernel died (a crash, or it ran out of memory); the items are ungraded"
     if "UnresponsiveKernelError" in text or "became unresponsive" in text:
         return "the kernel stopped responding and could not be interrupted"
+    if "Timeout waiting for IOPub output" in text:
+        return ("the kernel stopped answering as a kernel should (a cell's output never "
+                "ended); the items are ungraded")
     found = re.findall(r"^\s*(\w+(?:\.\w+)*(?:Error|Exception)): (.+)$", text, re.M)
     detail = f"{found[-1][0]}: {found[-1][1][:160]}" if found else "see the grading log"
     return f"nbgrader could not grade it ({detail})"

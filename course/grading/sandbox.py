@@ -9,7 +9,10 @@ Student code is untrusted. Each submission's kernel runs under ``bwrap``
   installed packages, the ``course`` package and ``datasets/``, all read-only;
   no ``solutions/``, gradebook, other submissions or home folders;
 - a private ``/tmp`` and a writable *copy* of the submission's folder as its
-  working directory; no capabilities, an unprivileged user id;
+  working directory, each a file system of ``Limits.disk_mb`` inside the
+  sandbox (nothing written reaches the host's disk); no capabilities, an
+  unprivileged user id; bwrap's options (every host path) passed through a pipe,
+  so that process 1's command line inside shows none;
 - a memory limit for all its processes together (a cgroup; where none can be
   made, each process is limited on its own and the grader says so), and a cap
   on the number of processes.
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from functools import cache
@@ -49,6 +53,12 @@ INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubble
 
 #: Memory of one submission's processes together, in MB, unless the instructor says otherwise.
 DEFAULT_MEMORY_MB = 2048
+#: Size of each writable folder of a submission (its working copy, /tmp), in MB.
+DEFAULT_DISK_MB = 512
+#: Where the submission's folder is shown, read-only, to be copied into its working copy.
+STAGE = "/run/submission"
+#: Copies the submission's files into the size-limited working copy, then starts the kernel.
+COPY_IN = 'cp -R "$0"/. . 2>/dev/null; exec "$@"'
 
 
 class SandboxUnavailable(InstructorError):
@@ -61,6 +71,7 @@ class Limits:
 
     memory_mb: int = DEFAULT_MEMORY_MB
     processes: int = 256
+    disk_mb: int = DEFAULT_DISK_MB
 
 
 @cache
@@ -116,28 +127,95 @@ def readonly_paths() -> tuple[Path, ...]:
                         if not any(p != q and q in p.parents for q in resolved)))
 
 
-def command(kernel_cmd: list[str], run: Path, work: Path, cwd: Path) -> list[str]:
-    """Return ``kernel_cmd`` wrapped in bwrap: ``run`` shared, ``work`` mounted at ``cwd``."""
+def _tmpfs(path: str, disk_mb: int) -> list[str]:
+    """Return bwrap's arguments for a tmpfs at ``path`` of ``disk_mb`` MB (0: no limit)."""
+    return ["--size", str(disk_mb * 2**20), "--tmpfs", path] if disk_mb > 0 else ["--tmpfs", path]
+
+
+def command(kernel_cmd: list[str], run: Path, source: Path, cwd: Path,
+            disk_mb: int = DEFAULT_DISK_MB) -> list[str]:
+    """Return ``kernel_cmd`` wrapped in bwrap: ``run`` shared, a copy of ``source`` at ``cwd``.
+
+    The working copy and /tmp are file systems of ``disk_mb`` MB each inside the
+    sandbox (writing more fails with "No space left on device"); ``source`` is
+    only read, to fill the working copy before the kernel starts.
+    """
     # /tmp first: a later mount may sit inside it (a course cloned under /tmp), and bwrap
     # mounts in order, so a tmpfs after it would hide it.
-    args = [bwrap(), *_namespaces(), "--tmpfs", "/tmp", *_system_binds()]
+    args = [bwrap(), *_namespaces(), *_tmpfs("/tmp", disk_mb), *_system_binds()]
     for path in readonly_paths():
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--bind", str(run), str(run), "--bind", str(work), str(cwd), "--chdir", str(cwd),
+    args += ["--proc", "/proc", "--dev", "/dev", "--bind", str(run), str(run),
+             "--ro-bind", str(source), STAGE, *_tmpfs(str(cwd), disk_mb), "--chdir", str(cwd),
              "--clearenv", "--setenv", "HOME", "/tmp", "--setenv", "TMPDIR", "/tmp",
              "--setenv", "USER", "learner", "--setenv", "MPLBACKEND", "agg",
              "--setenv", "PYTHONNOUSERSITE", "1",
              "--setenv", "PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin"]
     for name in PASSED_ENV:
         if name in os.environ:
-            args += ["--setenv", name, os.environ[name]]
-    return [*args, "--", *kernel_cmd]
+            args += ["--setenv", name, _passed(name)]
+    return [*args, "--", "/bin/sh", "-c", COPY_IN, STAGE, *kernel_cmd]
+
+
+def hide_arguments(cmd: list[str]) -> tuple[list[str], int | None]:
+    """Return bwrap command ``cmd`` reading its arguments from a pipe, and the pipe's read end.
+
+    Process 1 of the sandbox is bwrap itself, and its command line
+    (``/proc/1/cmdline``, readable inside) would list the host paths of the
+    course and the scratch folder; with its options passed through a pipe, it is
+    ``bwrap --args N -- <the kernel's command>``.
+    The caller passes the read end to the process (``pass_fds``) and then closes it.
+    """
+    end = cmd.index("--")  # bwrap reads only options from the pipe, not the command
+    data = b"".join(arg.encode() + b"\0" for arg in cmd[1:end])
+    if len(data) > 60_000:  # a pipe holds 64 KiB without a reader: keep them on the line
+        return cmd, None
+    read, write = os.pipe()
+    try:
+        os.write(write, data)
+    finally:
+        os.close(write)
+    return [cmd[0], "--args", str(read), *cmd[end:]], read
+
+
+def _passed(name: str) -> str:
+    """Return an environment variable's value for the sandbox (a data folder made absolute)."""
+    value = os.environ[name]
+    return str(Path(value).resolve()) if name == "COURSE_DATASETS" and value else value
 
 
 def make_run_dir() -> Path:
     """Return a new private folder for one kernel's sockets and working copy."""
-    return Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+    run = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
+    _LIVE[run] = None
+    return run
+
+
+#: This process's live sandboxes: run folder -> cgroup (see :func:`clean_up`).
+_LIVE: dict[Path, Cgroup | None] = {}
+
+
+def track(run: Path, cgroup: Cgroup | None) -> None:
+    """Remember ``cgroup`` as the sandbox of ``run``, for :func:`clean_up`."""
+    _LIVE[run] = cgroup
+
+
+def release(run: Path) -> None:
+    """Remove ``run`` and its cgroup (the kernel is gone); forget them."""
+    cgroup = _LIVE.pop(run, None)
+    if cgroup is not None:
+        cgroup.remove()
+    shutil.rmtree(run, ignore_errors=True)
+
+
+def clean_up() -> None:
+    """Kill every sandbox this process still has, then remove their folders and cgroups.
+
+    For the exits that skip the kernel manager's own clean-up: a worker
+    stopped by a signal, a grading run interrupted.
+    """
+    for run in list(_LIVE):
+        release(run)
 
 
 # --- memory and process limits ----------------------------------------------------------
@@ -172,6 +250,8 @@ class Cgroup:
 
     folders: list[Path]
     procs: list[Path]
+    #: True when the memory limit is set (then no per-process limit is added).
+    memory: bool = False
 
     @classmethod
     def create(cls, limits: Limits) -> Cgroup | None:
@@ -203,6 +283,7 @@ class Cgroup:
             for setting, value in values.items():
                 if (folder / setting).exists():
                     _write(folder / setting, str(value))
+                    made.memory |= setting == "memory.limit_in_bytes"
         return made if made.folders else None
 
     @classmethod
@@ -221,6 +302,7 @@ class Cgroup:
         made = cls([folder], [folder / "cgroup.procs"])
         try:
             _write(folder / "memory.max", str(limits.memory_mb * 2**20))
+            made.memory = True
             _write(folder / "memory.swap.max", "0")
             _write(folder / "pids.max", str(limits.processes))
         except OSError:
@@ -263,13 +345,18 @@ class Cgroup:
         return 0
 
     def remove(self) -> None:
-        """Kill what is left, then delete the cgroups."""
+        """Kill what is left, then delete the cgroups (waiting a moment for the killed)."""
         self.kill()
         for folder in self.folders:
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+            for _ in range(50):
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:  # busy: a killed process has not exited yet
+                    self.kill()
+                    time.sleep(0.05)
 
 
 def _write(path: Path, value: str) -> None:
@@ -277,9 +364,14 @@ def _write(path: Path, value: str) -> None:
         handle.write(value)
 
 
-def limit_each_process(memory_mb: int) -> list[str]:
-    """Return a ``prlimit`` prefix capping each process's address space (no cgroup)."""
-    if memory_mb <= 0 or not shutil.which("prlimit"):
+def limit_each_process(memory_mb: int, cgroup: Cgroup | None = None) -> list[str]:
+    """Return a ``prlimit`` prefix capping each process's address space, if no cgroup does.
+
+    The address space counts virtual memory (reserved, never used): under a
+    1 GB limit scikit-learn's import can fail and OpenBLAS's threads crash the
+    kernel. So it is only the fallback where no memory cgroup could be made.
+    """
+    if memory_mb <= 0 or not shutil.which("prlimit") or (cgroup is not None and cgroup.memory):
         return []
     size = memory_mb * 2**20
     return ["prlimit", f"--as={size}:{size}", "--"]

@@ -8,7 +8,7 @@ from typing import Any
 from traitlets.config import Config
 
 from course.grading.coursedir import load_config
-from course.grading.sandbox import DEFAULT_MEMORY_MB
+from course.grading.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
 
 
 def _configured(config: Config, section: str, name: str, default: list[Any]) -> list[Any]:
@@ -52,12 +52,14 @@ def feedback_preprocessors(config: Config) -> list[Any]:
 
 
 def grading_config(root: Path, timeout: int | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
-                   sandboxed: bool = True, submission_timeout: int = 0) -> Config:
+                   sandboxed: bool = True, submission_timeout: int = 0,
+                   disk_mb: int = DEFAULT_DISK_MB) -> Config:
     """Return the course's config for ``root`` with the sandbox, feedback filter and limits."""
     config = load_config(root)
     if timeout:
         config.Execute.timeout = int(timeout)
     config.SandboxedExecute.memory_mb = int(memory_mb)
+    config.SandboxedExecute.disk_mb = int(disk_mb)
     config.SandboxedExecute.sandbox = bool(sandboxed)
     if submission_timeout:
         config.SandboxedExecute.submission_timeout = int(submission_timeout)

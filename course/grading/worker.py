@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course.grading.sandbox import DEFAULT_MEMORY_MB
+from course.grading.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
 
 _STATE: dict[str, Any] = {}
 
@@ -63,24 +64,49 @@ class Settings:
     sandboxed: bool = True
     submission_timeout: int = 0
     threads: int = 0
+    disk_mb: int = DEFAULT_DISK_MB
+
+
+def stop(signum: int, frame: Any = None) -> None:
+    """Remove this worker's sandboxes and scratch course, then exit (on SIGTERM)."""
+    from course.grading import sandbox
+
+    sandbox.clean_up()
+    if "scratch" in _STATE:
+        shutil.rmtree(_STATE["scratch"], ignore_errors=True)
+    os._exit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send this worker SIGTERM when the grading process dies (even killed)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still stops it
+        pass
 
 
 def start(template: str, settings: Settings) -> None:
     """Initialise a worker: copy the template course and open nbgrader's API on it.
 
     ``settings.threads`` (if not 0) caps the threads of NumPy's BLAS in the
-    kernels, so that workers side by side do not oversubscribe the cores.
+    kernels, so that workers side by side do not oversubscribe the cores. The
+    worker ignores Ctrl-C (the grading process stops it) and cleans up on SIGTERM.
     """
     from course.grading.coursedir import make_api
     from course.grading.settings import grading_config
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, stop)
+    _die_with_parent()
     if settings.threads:
         share_cores(settings.threads)
     scratch = Path(tempfile.mkdtemp(prefix="worker-", dir=Path(template).parent))
     shutil.copytree(template, scratch, dirs_exist_ok=True)
     _quiet(scratch)
     config = grading_config(scratch, settings.timeout, settings.memory_mb, settings.sandboxed,
-                            settings.submission_timeout)
+                            settings.submission_timeout, settings.disk_mb)
     _STATE.update(scratch=scratch, api=make_api(config), db_url=config.CourseDirectory.db_url)
 
 
@@ -102,6 +128,7 @@ def grade(assignment: str, student: str, notebook: str) -> WorkerResult:
     """Autograde one student's submission and write its feedback; return the results."""
     from course.grading.gradebook import read_scores
 
+    signal.signal(signal.SIGTERM, stop)  # again: nbclient resets it after each notebook
     api, began = _STATE["api"], time.perf_counter()
     _submit(assignment, student, Path(notebook))
     graded = api.autograde(assignment, student, force=True, create=True)
