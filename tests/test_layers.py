@@ -11,9 +11,9 @@ from nbtools import ROOT
 
 LAYERS = {
     "base": {"course.errors", "course.notebook", "course.layout"},
-    "notebooks": {"course.checks", "course.datasets", "course.simulate"},
+    "notebooks": {"course.checks", "course.datasets", "course.simulate", "course.plots"},
     "learners": {"course.workspace", "course.progress", "course.environment",
-                 "course.notebook_run"},
+                 "course.notebook_run", "course.self_assessment"},
     "authors": {"course.authoring", "course.bench"},
     "instructors": {"course.grading"},
     "cli": {"course.cli", "course.__main__", "course"},
