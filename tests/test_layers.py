@@ -13,7 +13,7 @@ LAYERS = {
     "base": {"course.errors", "course.notebook", "course.layout"},
     "notebooks": {"course.checks", "course.datasets", "course.simulate", "course.plots"},
     "learners": {"course.workspace", "course.progress", "course.environment",
-                 "course.notebook_run", "course.self_assessment"},
+                 "course.notebook_run", "course.self_assessment", "course.validate_server"},
     "authors": {"course.authoring", "course.bench"},
     "instructors": {"course.grading"},
     "cli": {"course.cli", "course.__main__", "course"},

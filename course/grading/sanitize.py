@@ -42,6 +42,18 @@ class SanitizeStudentHTML(NbGraderPreprocessor, SanitizeHTML):
             return cell, resources
         return SanitizeHTML.preprocess_cell(self, cell, resources, index)
 
+    def sanitize_code_outputs(self, outputs: list) -> list:
+        """Sanitise outputs, keeping the image of an output that has one, not its HTML.
+
+        A figure drawn by ``course.plots.show`` carries both: its ``<img>`` would be escaped
+        into text.
+        """
+        for output in outputs:
+            data = output.get("data", {})
+            if "text/html" in data and any(k.startswith("image/") for k in data):
+                del data["text/html"]
+        return super().sanitize_code_outputs(outputs)
+
     def sanitize_html_tags(self, html_str: str) -> str:
         """Drop style blocks, then escape what bleach does not allow."""
         return super().sanitize_html_tags(STYLE.sub("", html_str))

@@ -268,6 +268,21 @@ def shut_down_kernels(lab: Lab) -> None:
 
 # --- Accessibility checks on the cell records -------------------------------------
 
+ARIA_IMG = re.compile(r'^- img(?: "(?P<name>.*)")?:?\s*$', re.S)
+
+
+def figure_names(page) -> list[str]:
+    """The accessible name of every image in the notebook's outputs, as the browser's
+    accessibility tree has it (Playwright's ARIA snapshot); "" for an image without one."""
+    figures = page.locator(f"{PANEL} .jp-OutputArea-output").get_by_role("img")
+    names = []
+    for index in range(figures.count()):
+        snapshot = figures.nth(index).aria_snapshot().strip()
+        match = ARIA_IMG.match(snapshot.splitlines()[0]) if snapshot else None
+        names.append(match.group("name") or "" if match else "")
+    return names
+
+
 SENTENCE = re.compile(r"\w.*\w.*[.!?][*_)\"”’]*$", re.S)
 
 
