@@ -32,8 +32,11 @@ def _cells_by_source(notebook: nbformat.NotebookNode) -> dict[str, nbformat.Note
 
 
 def _message(error: str) -> str:
-    """Return the check's message: the error text without nbgrader's decoration."""
-    return "\n".join(line.rstrip() for line in error.strip().splitlines() if line.strip())
+    """Return the check's message as plain text: no terminal colours, no blank lines."""
+    from nbconvert.filters import strip_ansi
+
+    return "\n".join(line.rstrip() for line in strip_ansi(error).strip().splitlines()
+                     if line.strip())
 
 
 def describe(entry: dict, cell: nbformat.NotebookNode | None, module: str) -> dict:

@@ -18,7 +18,8 @@ def failed_entries(notebook):
     tests = [c for c in notebook.cells if is_test_cell(c)][:2]
     memo = next(c for c in notebook.cells
                 if grading(c).get("grade") and grading(c).get("solution"))
-    long = "✘ `x` is a share between 0 and 1, " + "and this message goes on " * 8 + "to the end."
+    long = ("\x1b[0;31m✘ `x` is a share between 0 and 1, " + "and this message goes on " * 8
+            + "to the end.\x1b[0m")  # coloured, as the kernel's traceback is
     raws = ["… `precision` is not answered yet: replace None with your answer.", long,
             "You did not provide a response."]
     return [{"source": c.source.strip(), "error": raw, "raw_error": raw}
@@ -40,6 +41,7 @@ def test_each_failed_cell_says_unanswered_wrong_or_graded_by_hand_in_wrapping_te
         assert entry["error"].startswith('<span style="white-space: pre-wrap;')
     assert "is not answered yet" in shown[0]["error"]
     assert "to the end." in shown[1]["error"] and "&lt;" not in shown[1]["error"]
+    assert "\x1b" not in shown[1]["error"] and "[0;31m" not in shown[1]["raw_error"]
     assert f"solutions/{MODULE}/{MODULE}.ipynb" in shown[2]["error"]
     assert "mark scheme" in shown[2]["error"]
 
