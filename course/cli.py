@@ -69,8 +69,10 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _progress(args: argparse.Namespace) -> int:
-    from course.progress import progress
+    from course.progress import progress, self_assess
 
+    if args.self_assess:
+        return self_assess(*args.self_assess, Path(args.course_dir))
     return progress(args.notebooks, Path(args.course_dir), run=not args.saved,
                     timeout=args.timeout)
 
@@ -84,6 +86,10 @@ def _add_progress(commands: argparse._SubParsersAction) -> None:
     progress.add_argument("--saved", action="store_true",
                           help="read the outputs saved in the notebooks instead of running them")
     progress.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    progress.add_argument("--self-assess", nargs=3, metavar=("MODULE", "ANSWER", "POINTS"),
+                          help="record your own mark for a written answer, after comparing it "
+                               "with the mark scheme and model answer in solutions/ (for "
+                               "example: 03_metrics memo 4)")
     add_course_dir(progress)
     progress.set_defaults(run=_progress)
 

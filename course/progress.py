@@ -48,7 +48,12 @@ class ModuleProgress:
 
     module: str
     exercises: list[Exercise] = field(default_factory=list)
-    by_hand: float = 0.0  # points of the written answers, graded by hand in a cohort
+    written: dict[str, float] = field(default_factory=dict)  # graded by hand: grade id -> points
+
+    @property
+    def by_hand(self) -> float:
+        """Points of the written answers, graded by hand (or self-assessed)."""
+        return sum(self.written.values())
 
     def count(self, *states: str) -> int:
         """Return how many exercises are in one of ``states``."""
@@ -126,10 +131,15 @@ def run_copy(path: Path, timeout: int) -> nbformat.NotebookNode:
     return result.notebook
 
 
+def written_answers(nb: nbformat.NotebookNode) -> dict[str, float]:
+    """Return ``{grade_id: points}`` of the cells graded by hand (the written answers)."""
+    return {c.metadata.nbgrader.get("grade_id", "?"): float(c.metadata.nbgrader.get("points", 0))
+            for c in nb.cells if is_hand_graded(c)}
+
+
 def hand_graded_points(nb: nbformat.NotebookNode) -> float:
     """Return the points of the cells graded by hand (the written answers)."""
-    return sum(float(c.metadata.nbgrader.get("points", 0)) for c in nb.cells
-               if is_hand_graded(c))
+    return sum(written_answers(nb).values())
 
 
 def module_progress(path: Path, run: bool, timeout: int) -> ModuleProgress:
@@ -137,11 +147,12 @@ def module_progress(path: Path, run: bool, timeout: int) -> ModuleProgress:
     nb = read_notebook(path)
     if run:
         nb = run_copy(path, timeout)
-    return ModuleProgress(path.stem, exercises(nb), hand_graded_points(nb))
+    return ModuleProgress(path.stem, exercises(nb), written_answers(nb))
 
 
-def table(modules: list[ModuleProgress], out: TextIO | None = None) -> None:
-    """Print one line per module, then what is left to do."""
+def table(modules: list[ModuleProgress], out: TextIO | None = None,
+          marks: dict[str, dict[str, float]] | None = None) -> None:
+    """Print one line per module, what is left to do, and the written answers' marks."""
     out = out or sys.stdout
     out.write(f"{'module':<24} {'passed':>9} {'attempted':>10} {'points':>11}\n")
     for m in modules:
@@ -151,12 +162,34 @@ def table(modules: list[ModuleProgress], out: TextIO | None = None) -> None:
                   f"{m.points(PASSED):>5g}/{m.points():<5g}\n")
     for m in modules:
         _module_details(m, out)
-    by_hand = sum(m.by_hand for m in modules)
     out.write("\nPoints count the visible checks of the autograded exercises; cohort grading "
               "also runs hidden tests.\n")
-    if by_hand:
-        out.write(f"Not counted: {by_hand:g} points of written answers (the decision memos), "
-                  "which an instructor grades by hand.\n")
+    _written(modules, marks or {}, out)
+
+
+def _written(modules: list[ModuleProgress], marks: dict[str, dict[str, float]],
+             out: TextIO) -> None:
+    """Print the written answers (graded by hand), self-assessed marks, and how to mark."""
+    with_memos = [m for m in modules if m.written]
+    if not with_memos:
+        return
+    total = sum(m.by_hand for m in with_memos)
+    out.write(f"\nWritten answers (the memos, {total:g} points) are graded by hand, so the "
+              "points above leave them out. In a cohort your instructor grades them. On your "
+              "own, mark yours against the mark scheme and the model answer (the \"Grader's "
+              "notes\") in solutions/<module>/<module>.ipynb, and record your mark:\n")
+    todo = None
+    for m in with_memos:
+        for grade_id, most in m.written.items():
+            mark = marks.get(m.module, {}).get(grade_id)
+            shown = (f"self-assessed {mark:g}/{most:g}" if mark is not None
+                     else f"not marked yet ({most:g} points)")
+            out.write(f"  {m.module:<24} {grade_id:<18} {shown}\n")
+            if mark is None and todo is None:
+                todo = (m.module, grade_id, min(3.0, most))
+    if todo:
+        out.write(f"For example: python3 run.py progress --self-assess {todo[0]} {todo[1]} "
+                  f"{todo[2]:g}\n")
 
 
 def _module_details(m: ModuleProgress, out: TextIO) -> None:
@@ -203,5 +236,24 @@ def progress(notebooks: list[str], course_dir: Path, run: bool = True, timeout: 
             print(f"✘ {error}", file=sys.stderr)
             status = 1
     if modules:
-        table(modules)
+        from course.self_assessment import load
+
+        table(modules, marks=load(course_dir.resolve()))
     return status
+
+
+def self_assess(module: str, item: str, points: str, course_dir: Path) -> int:
+    """Record the learner's own mark for one written answer of ``module``; print it."""
+    from course.self_assessment import parse_points, pick_item, record
+    from course.workspace import releases, resolve_modules
+
+    course_dir = course_dir.resolve()
+    available = releases(course_dir)
+    [module] = resolve_modules([module], available)
+    written = written_answers(read_notebook(available[module]))
+    grade_id = pick_item(module, item, written)
+    mark = parse_points(points, written[grade_id])
+    path = record(course_dir, module, grade_id, mark)
+    print(f"✔ Recorded your own mark for {module} {grade_id}: {mark:g}/{written[grade_id]:g} "
+          f"(in {path.relative_to(course_dir)}). `python3 run.py progress` shows it.")
+    return 0

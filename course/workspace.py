@@ -126,7 +126,7 @@ def start(names: list[str], course_dir: Path, fresh: bool = False) -> list[Copy]
     modules = resolve_modules(names, available)
     if fresh and not names:
         raise LearnerError("--fresh replaces your copy (after backing it up): name the modules, "
-                           "for example `python -m course start 03 --fresh`.")
+                           "for example `python3 run.py start 03 --fresh`.")
     work = course_dir / WORK_DIR
     return [start_module(m, available[m], work, fresh) for m in modules]
 
@@ -143,6 +143,6 @@ def report(copies: list[Copy], course_dir: Path) -> str:
     updated = [c.module for c in copies if c.state == UPDATED]
     if updated:
         lines.append(f"The course has changed {', '.join(updated)} since you copied it. Your copy "
-                     "is untouched. For the new version, run `python -m course start "
+                     "is untouched. For the new version, run `python3 run.py start "
                      f"{updated[0]} --fresh`: it keeps your copy in {WORK_DIR}/{BACKUPS}/.")
     return "\n".join(lines)

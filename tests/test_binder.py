@@ -169,8 +169,10 @@ def test_start_switches_off_the_instructor_plugins_and_locks_them(learner):
 
 
 def test_start_disables_the_instructor_server_extensions_only(learner):
+    # Validate's route is served by course.validate_server: nbgrader's validation, with its
+    # report rewritten for learners (tests/test_browser_first_hour.py opens the dialog).
     assert server_extensions(learner.run) == {**dict.fromkeys(INSTRUCTOR_SERVER, False),
-                                              **dict.fromkeys(LEARNER_SERVER, True)}
+                                              **dict.fromkeys(LEARNER_SERVER, False)}
 
 
 def test_without_the_learner_config_every_nbgrader_tool_is_on(learner):

@@ -27,6 +27,7 @@ from browser.lab import (
     CHROMIUM_FLAGS,
     PANEL,
     cells,
+    figure_names,
     heading_problems,
     is_error_output,
     open_notebook,
@@ -177,6 +178,16 @@ def check_common(records: list[dict], path: str, lab) -> tuple[list[int], nbform
     return tests, source
 
 
+def check_figures_named(page, records: list[dict]) -> None:
+    """Every figure has a text alternative in the browser's accessibility tree (a sentence,
+    set by course.plots.show), not only a caption a screen reader reaches later."""
+    names = figure_names(page)
+    images = sum(len(r["images"]) for r in records)
+    assert len(names) == images, f"{len(names)} images in the accessibility tree, {images} shown"
+    unnamed = [name for name in names if len(name.split()) < 5]
+    assert not unnamed, f"figures without a text alternative: {unnamed} of {names}"
+
+
 def screenshot_first_figure(page, name: str) -> None:
     figures = page.locator(f"{PANEL} .jp-OutputArea-output img")
     if figures.count():
@@ -194,6 +205,7 @@ def test_released_notebook_runs_to_the_end_and_its_checks_say_not_answered(page,
     path = f"notebooks/{module}/{module}.ipynb"
     records, seconds = run_in_browser(page, lab, path, f"released-{module}")
     tests, _ = check_common(records, path, lab)
+    check_figures_named(page, records)
     assert tests, f"{path} has no graded test cells"
     for i in tests:
         message = error_text(records[i])
@@ -219,6 +231,7 @@ def test_solution_notebook_passes_every_check(page, lab, module):
     path = f"solutions/{module}/{module}.ipynb"
     records, seconds = run_in_browser(page, lab, path, f"solution-{module}")
     tests, _ = check_common(records, path, lab)
+    check_figures_named(page, records)
     failing = {i: error_text(records[i])[-400:] for i in tests if error_text(records[i])}
     assert not failing, f"checks that fail on the solution: {failing}"
     for i in tests:
@@ -386,6 +399,23 @@ def test_accessibility_checks_catch_a_missing_caption_and_a_skipped_heading(page
     assert all(r["images"][0]["width"] > 0 for r in records if r["images"])
     assert uncaptioned_figures(records) == [1]
     assert heading_problems(records) == ["h1 'Scratch' is followed by h3 'Skipped a level'"]
+
+
+def test_the_figure_check_tells_a_figure_with_a_text_alternative_from_one_without(page, lab):
+    """The test of check_figures_named: plt.show() gives an image with no accessible name,
+    course.plots.show(fig, alt) one named by ``alt``."""
+    draw = ("import matplotlib.pyplot as plt\nfrom course import plots\n"
+            "fig, ax = plt.subplots(figsize=(3, 2))\nax.plot([0, 1], [0, 1])\n")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(draw + "plt.show()"),
+        nbformat.v4.new_code_cell(draw + 'plots.show(fig, "A straight line from zero to one.")'),
+    ])
+    run_scratch(page, lab, notebook, "figure-names", "scratch-figures")
+    records = cells(page)
+    assert [len(r["images"]) for r in records] == [1, 1]
+    assert figure_names(page) == ["", "A straight line from zero to one."]
+    with pytest.raises(AssertionError, match="without a text alternative"):
+        check_figures_named(page, records)
 
 
 def test_maths_check_catches_dollar_amounts(page, lab):

@@ -510,7 +510,8 @@ def test_progress_saved_tells_unrun_from_unanswered_and_names_hand_graded_points
     assert "not attempted yet" not in out, out
     memos = sum(grading(c).get("points", 0) for c in read(notebook).cells
                 if grading(c).get("grade") and grading(c).get("solution"))
-    assert memos > 0 and f"Not counted: {memos:g} points of written answers" in out, out
+    assert memos > 0 and f"Written answers (the memos, {memos:g} points)" in out, out
+    assert "solutions/<module>/<module>.ipynb" in out and "--self-assess" in out, out
 
 
 def test_progress_reports_missing_and_invalid_notebooks(tmp_path, capsys):

@@ -12,9 +12,10 @@ from nbtools import ROOT
 
 LAYERS = {
     "base": {"course.errors", "course.notebook", "course.layout", "course.outcomes"},
-    "notebooks": {"course.checks", "course.datasets", "course.simulate", "course.exercise_data"},
+    "notebooks": {"course.checks", "course.datasets", "course.simulate", "course.exercise_data",
+                  "course.plots"},
     "learners": {"course.workspace", "course.progress", "course.environment",
-                 "course.notebook_run"},
+                 "course.notebook_run", "course.self_assessment", "course.validate_server"},
     "authors": {"course.authoring", "course.bench", "course.publish"},
     "instructors": {"course.grading", "course.hub", "course.private_submit"},
     "cli": {"course.cli", "course.__main__", "course"},

@@ -6,6 +6,7 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -148,4 +149,59 @@ def test_run_py_lab_makes_the_copies_then_opens_the_welcome_copy(monkeypatch):
     assert run_py.WELCOME == "my-work/00_welcome.ipynb"
     # the whole course is served (solutions/ and datasets/ in reach), the welcome copy opens
     assert f"--ServerApp.root_dir={ROOT}" in lab_cmd[4:]
-    assert "--ServerApp.default_url=/lab/tree/my-work/00_welcome.ipynb" in lab_cmd[4:]
+    # LabApp's, not ServerApp's: JupyterLab replaces ServerApp.default_url with its own /lab
+    # (tests/test_browser_first_hour.py opens the printed URL in a browser)
+    assert "--LabApp.default_url=/lab/tree/my-work/00_welcome.ipynb" in lab_cmd[4:]
+    assert not [a for a in lab_cmd if a.startswith("--ServerApp.default_url")]
+
+
+def load_run_py():
+    """The repository's run.py, imported as a module."""
+    spec = importlib.util.spec_from_file_location("run_py", ROOT / "run.py")
+    run_py = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_py)
+    return run_py
+
+
+@pytest.mark.parametrize("root", [True, False])
+def test_run_py_lab_passes_allow_root_only_as_root_and_says_why(monkeypatch, capsys, root):
+    run_py = load_run_py()
+    calls = []
+    monkeypatch.setattr(run_py, "install", lambda extras: ROOT / ".venv/bin/python")
+    monkeypatch.setattr(run_py, "running_as_root", lambda: root)
+    monkeypatch.setattr(run_py.subprocess, "run", lambda cmd, **kw: calls.append(cmd))
+    monkeypatch.setattr(run_py.subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    assert run_py.main(["lab"]) == 0
+    assert ("--allow-root" in calls[-1]) is root
+    assert ("--allow-root" in capsys.readouterr().out) is root
+
+
+@pytest.mark.parametrize("command", ["start", "progress"])
+def test_run_py_start_and_progress_run_the_venvs_course_command(monkeypatch, command):
+    run_py = load_run_py()
+    calls = []
+    monkeypatch.setattr(run_py, "install", lambda extras: Path("/venv/bin/python"))
+    monkeypatch.setattr(run_py.subprocess, "call", lambda cmd, **kw: calls.append(cmd) or 0)
+    assert run_py.main([command, "03", "--fresh"]) == 0
+    assert calls == [["/venv/bin/python", "-m", "course", command, "03", "--fresh",
+                      "--course-dir", str(ROOT)]]
+
+
+def test_run_py_installs_once_per_checkout_and_pyproject(monkeypatch, tmp_path):
+    run_py = load_run_py()
+    venv = tmp_path / ".venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").touch()
+    monkeypatch.setattr(run_py, "VENV", venv)
+    monkeypatch.setattr(run_py, "STAMP", venv / "course-install.json")
+    pips = []
+    monkeypatch.setattr(run_py.subprocess, "run", lambda cmd, **kw: pips.append(cmd[-1]))
+    run_py.install("")
+    run_py.install("")          # nothing to do: no pip, so no network
+    run_py.install("test")      # an extra not installed yet
+    run_py.install("")          # the test install holds the plain one
+    assert pips == [".", ".[test]"]
+    monkeypatch.setattr(run_py, "ROOT", tmp_path)  # another checkout (or a changed pyproject)
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    run_py.install("")
+    assert pips == [".", ".[test]", "."]

@@ -51,7 +51,16 @@ class SanitizeStudentHTML(NbGraderPreprocessor, SanitizeHTML):
         return SanitizeHTML.preprocess_cell(self, cell, resources, index)
 
     def sanitize_code_outputs(self, outputs: list[NotebookNode]) -> list[NotebookNode]:
-        """Sanitise outputs as nbconvert does; a markdown output with an unsafe link as text."""
+        """Sanitise outputs as nbconvert does, with two exceptions.
+
+        A markdown output with an unsafe link is shown as text; an output that has an
+        image keeps the image, not its HTML (a figure drawn by ``course.plots.show``
+        carries both, and its ``<img>`` would be escaped into text).
+        """
+        for output in outputs:
+            data = output.get("data", {})
+            if "text/html" in data and any(k.startswith("image/") for k in data):
+                del data["text/html"]
         unsafe = {index: markdown for index, markdown in enumerate(_markdown_outputs(outputs))
                   if markdown is not None and has_unsafe_link(markdown)}
         outputs = super().sanitize_code_outputs(outputs)

@@ -268,6 +268,41 @@ def shut_down_kernels(lab: Lab) -> None:
 
 # --- Accessibility checks on the cell records -------------------------------------
 
+ARIA_IMG = re.compile(r'^img(?: "(?P<name>.*)")?$', re.S)
+
+
+def aria_img_name(snapshot: str) -> str | None:
+    """The name in an ARIA snapshot of one image (``- img "name"``, YAML that quotes the
+    whole item when the name holds ": "); None if it is not an image."""
+    import yaml
+
+    first = snapshot.strip().splitlines()[0] if snapshot.strip() else ""
+    plain = ARIA_IMG.match(first.removeprefix("- ").removesuffix(":"))
+    if plain:
+        return plain.group("name") or ""
+    items = yaml.safe_load(snapshot) or [None]
+    item = items[0]
+    if isinstance(item, dict):  # "- img "name":" followed by children
+        item = next(iter(item))
+    match = ARIA_IMG.match(item.strip()) if isinstance(item, str) else None
+    return (match.group("name") or "") if match else None
+
+
+def figure_names(page) -> list[str]:
+    """The accessible name of every image in the notebook's outputs, as the browser's
+    accessibility tree has it (Playwright's ARIA snapshot); "" for an image without one.
+
+    Each is scrolled into view first: JupyterLab lays out off-screen cells lazily
+    (``content-visibility: auto``), and Chromium leaves their names out until then.
+    """
+    figures = page.locator(f"{PANEL} .jp-OutputArea-output").get_by_role("img")
+    names = []
+    for index in range(figures.count()):
+        figures.nth(index).scroll_into_view_if_needed()
+        names.append(aria_img_name(figures.nth(index).aria_snapshot()) or "")
+    return names
+
+
 SENTENCE = re.compile(r"\w.*\w.*[.!?][*_)\"”’]*$", re.S)
 
 
