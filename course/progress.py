@@ -22,24 +22,22 @@ from typing import TextIO
 import nbformat
 
 from course.errors import CourseError
-from course.notebook import error_outputs, is_hand_graded, is_test_cell
+from course.notebook import error_outputs, exercise_of, is_hand_graded, is_test_cell
+from course.outcomes import BLANK, LEARNER_WORDS, RIGHT, UNGRADED, WRONG
 
-NOT_RUN, NOT_ATTEMPTED, WRONG, PASSED = "not run", "not attempted", "not right yet", "passed"
+#: A learner's own run sees only the visible check: passed, not right yet (any wrong or
+#: invalid answer), not attempted, or not run (course.outcomes.LEARNER_WORDS says each).
+PASSED, WRONG, NOT_ATTEMPTED, NOT_RUN = RIGHT, WRONG, BLANK, UNGRADED
 
 
 @dataclass
-class Exercise:
-    """One test cell and how the learner's answer did on its visible checks."""
+class Attempt:
+    """How the learner's answer to one exercise did on its visible check."""
 
-    grade_id: str
+    name: str  # the exercise, as course.notebook.exercise_of reads it
     points: float
-    state: str
+    state: str  # one of course.outcomes' statuses: RIGHT, WRONG, BLANK or UNGRADED
     message: str = ""
-
-    @property
-    def name(self) -> str:
-        """The exercise's name: its test cell id without ``_test``."""
-        return self.grade_id.removesuffix("_test")
 
 
 @dataclass
@@ -47,7 +45,7 @@ class ModuleProgress:
     """A module's exercises."""
 
     module: str
-    exercises: list[Exercise] = field(default_factory=list)
+    exercises: list[Attempt] = field(default_factory=list)
     written: dict[str, float] = field(default_factory=dict)  # graded by hand: grade id -> points
 
     @property
@@ -75,14 +73,14 @@ def _state(cell: nbformat.NotebookNode) -> tuple[str, str]:
     return PASSED, ""
 
 
-def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
+def exercises(nb: nbformat.NotebookNode) -> list[Attempt]:
     """Return every graded test cell of a (run) notebook with its state."""
     found = []
     for cell in nb.cells:
         if is_test_cell(cell):
             meta = cell.metadata.nbgrader
             state, message = _state(cell)
-            found.append(Exercise(meta.get("grade_id", "?"), float(meta.get("points", 0)),
+            found.append(Attempt(exercise_of(cell), float(meta.get("points", 0)),
                                   state, message))
     return found
 
@@ -200,7 +198,7 @@ def _module_details(m: ModuleProgress, out: TextIO) -> None:
     if wrong or left or not_run:
         out.write(f"\n{m.module}:\n")
     for e in wrong:
-        out.write(f"  {e.name}: {e.message or e.state}\n")
+        out.write(f"  {e.name}: {e.message or LEARNER_WORDS[e.state]}\n")
     if left:
         out.write(f"  not attempted yet: {', '.join(left)}\n")
     if not_run and len(not_run) == len(m.exercises):

@@ -415,8 +415,8 @@ def test_the_graders_verdicts_read_the_same_from_metadata_and_from_outputs(
     source = read(solution_path(MODULE))
     cell = next(c for c in source.cells if is_test_cell(c) and exercise_of(c) == exercise)
     parsed = judge.parse(cell.source)
-    verdict = judge.judge(parsed, MODULE, dict.fromkeys(parsed.expressions(), value))
-    cell.outputs, cell.metadata["course"] = verdict.outputs, verdict.metadata()
+    judged = judge.judge(parsed, MODULE, dict.fromkeys(parsed.expressions(), value))
+    cell.outputs, cell.metadata["course"] = judged.outputs, judged.metadata()
     written, from_meta = verdict_of(cell)
     assert from_meta and written.status == status
     del cell.metadata["course"]

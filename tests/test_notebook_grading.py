@@ -72,10 +72,10 @@ def precision_probes(value: float) -> list[tuple[float, bool | None]]:
 class Judged:
     """The grader's verdict on a test cell, shaped like a kernel reply (ok, error)."""
 
-    def __init__(self, verdict):
-        self.verdict = verdict
-        self.ok = verdict.earned
-        errors = [o for o in verdict.outputs if o.output_type == "error"]
+    def __init__(self, judgement):
+        self.verdict = judgement.verdict
+        self.ok = judgement.earned
+        errors = [o for o in judgement.outputs if o.output_type == "error"]
         self.error = f"{errors[0].ename}: {errors[0].evalue}" if errors else ""
 
 

@@ -34,7 +34,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from course.grading import evidence, judge, sandbox
-from course.notebook import error_outputs, is_answer_cell, is_test_cell
+from course.notebook import error_outputs, exercise_of, is_answer_cell, is_test_cell
 
 ENCODE = "__import__('course.grading.evidence', fromlist=['encode']).encode(({value}))"
 ENCODE_MODEL = ("__import__('course.grading.evidence', fromlist=['encode_model'])"
@@ -260,27 +260,22 @@ class SandboxedExecute(Execute):
         try:
             parsed = judge.parse(cell.source)
         except judge.TestCellError as error:
-            verdict = judge.unjudged(None, f"this test cell cannot be graded: {error}")
+            judged = judge.unjudged(None, f"this test cell cannot be graded: {error}")
         else:
             try:
                 values = await self._values(parsed.expressions())
             except KernelValueError as error:
-                verdict = judge.unjudged(parsed, str(error), error.ename)
+                judged = judge.unjudged(parsed, str(error), error.ename)
             else:
-                verdict = judge.judge(parsed, self._module, values)
-        if self._stopped and not verdict.earned:  # stopped: not unanswered, not wrong
-            verdict = judge.unjudged(None, f"not graded: {self._stopped} "
-                                           "before it set the answer", "NotRun")
-            verdict.exercise = self._exercise_of(cell)
-        cell.outputs = verdict.outputs
+                judged = judge.judge(parsed, self._module, values)
+        if self._stopped and not judged.earned:  # stopped: not unanswered, not wrong
+            judged = judge.unjudged(None, f"not graded: {self._stopped} "
+                                          "before it set the answer", "NotRun",
+                                    exercise=exercise_of(cell))
+        cell.outputs = judged.outputs
         cell.execution_count = None
-        cell.metadata["course"] = verdict.metadata()
+        cell.metadata["course"] = judged.metadata()
         return cell
-
-    @staticmethod
-    def _exercise_of(cell: NotebookNode) -> str:
-        """Return the exercise a test cell checks (its grade id without ``_test``)."""
-        return str(cell.metadata.get("nbgrader", {}).get("grade_id", "")).removesuffix("_test")
 
     async def _values(self, expressions: list[judge.Expression]) -> dict[judge.Expression, Any]:
         """Return each expression's value, sent by the kernel as data and rebuilt here."""

@@ -7,8 +7,8 @@ block of ``checks.grade(kind, "precision", precision, "0.812")`` calls written b
 into :class:`Call` objects whose arguments are either literals or expressions
 to ask the kernel for; :func:`judge` runs the visible check and the hidden
 calls with the real :mod:`course.checks` on the rebuilt values and returns a
-:class:`Verdict`: the outputs the learner sees, whether the points are earned,
-and what kind of answer it was (for the cohort report).
+:class:`Judgement`: the outputs the learner sees, whether the points are earned,
+and the :class:`course.outcomes.Verdict` (what kind of answer it was, for the report).
 """
 
 from __future__ import annotations
@@ -24,7 +24,14 @@ from nbformat import NotebookNode
 
 from course import checks
 from course.notebook import HIDDEN
-from course.outcomes import BLANK, INVALID, MISTAKE, RIGHT, WRONG  # noqa: F401
+from course.outcomes import (  # noqa: F401 (MISTAKE: the judge's words for its callers)
+    BLANK,
+    INVALID,
+    MISTAKE,
+    RIGHT,
+    WRONG,
+    Verdict,
+)
 
 
 class TestCellError(ValueError):
@@ -69,20 +76,18 @@ class TestCell:
 
 
 @dataclass
-class Verdict:
-    """How one test cell was judged."""
+class Judgement:
+    """How one test cell was judged: the learner's outputs, the points, and the verdict."""
 
     earned: bool
     outputs: list[NotebookNode] = field(default_factory=list)
-    exercise: str = ""
-    status: str = BLANK
-    says: str = ""
-    key: str | None = None
+    verdict: Verdict = field(default_factory=lambda: Verdict("", BLANK))
 
     def metadata(self) -> dict[str, Any]:
         """Return the verdict as stored in the autograded cell (``metadata.course``)."""
-        return {"verdict": {"exercise": self.exercise, "status": self.status,
-                            "says": self.says, "key": self.key}}
+        v = self.verdict
+        return {"verdict": {"exercise": v.exercise, "status": v.status, "says": v.says,
+                            "key": v.key}}
 
 
 def _argument(node: ast.expr) -> Any:
@@ -197,7 +202,7 @@ def _key(call: Call, values: Mapping[Expression, Any]) -> str | None:
             return None
 
 
-def judge(cell: TestCell, module: str, values: Mapping[Expression, Any]) -> Verdict:
+def judge(cell: TestCell, module: str, values: Mapping[Expression, Any]) -> Judgement:
     """Judge a test cell on the values the kernel sent (``Expression -> value``).
 
     The points come from the hidden calls alone; the visible check gives the
@@ -218,20 +223,22 @@ def judge(cell: TestCell, module: str, values: Mapping[Expression, Any]) -> Verd
         hidden_failure = hidden_failure or failure
     name = str(cell.hidden[0].args[1])
     status, says = _status(name, shown if hidden_failure else None)
-    verdict = Verdict(hidden_failure is None, [], name, status, says, _key(cell.hidden[0], values))
+    if hidden_failure is not None and status == RIGHT:  # visible passed, hidden did not
+        status, says = WRONG, str(hidden_failure)
+    judged = Judgement(hidden_failure is None, [],
+                       Verdict(name, status, says, _key(cell.hidden[0], values)))
     if printed:
-        verdict.outputs.append(_stream(printed))
+        judged.outputs.append(_stream(printed))
     if hidden_failure is not None:
         failure = shown or hidden_failure
-        verdict.outputs.append(error_output(type(failure).__name__, str(failure)))
-        if status == RIGHT:  # the visible check passed but the hidden one did not
-            verdict.status, verdict.says = WRONG, str(hidden_failure)
+        judged.outputs.append(error_output(type(failure).__name__, str(failure)))
     elif shown is not None:  # hidden passed: the points stand, the message is shown plainly
-        verdict.outputs.append(_stream(f"{shown}\n"))
-    return verdict
+        judged.outputs.append(_stream(f"{shown}\n"))
+    return judged
 
 
-def unjudged(cell: TestCell | None, reason: str, ename: str = "GradingError") -> Verdict:
-    """Return the verdict of a test cell that could not be judged (zero, with the reason)."""
-    name = str(cell.hidden[0].args[1]) if cell else ""
-    return Verdict(False, [error_output(ename, reason)], name, INVALID, reason, None)
+def unjudged(cell: TestCell | None, reason: str, ename: str = "GradingError",
+             exercise: str = "") -> Judgement:
+    """Return the judgement of a test cell that could not be judged (zero, with the reason)."""
+    name = str(cell.hidden[0].args[1]) if cell else exercise
+    return Judgement(False, [error_output(ename, reason)], Verdict(name, INVALID, reason, None))
