@@ -21,6 +21,9 @@ from pathlib import Path
 
 import nbformat
 
+from course.errors import CourseError
+from course.notebook import read
+
 NOT_ANSWERED, WRONG, BY_HAND = "NOT ANSWERED YET", "WRONG", "GRADED BY HAND"
 WRAP = '<span style="white-space: pre-wrap; overflow-wrap: anywhere;">{}</span>'
 
@@ -65,8 +68,8 @@ def for_learner(result: dict, notebook_path: Path) -> dict:
     if not failed:
         return result
     try:
-        notebook = nbformat.read(notebook_path, as_version=4)
-    except Exception:  # an unreadable notebook: nbgrader's own report stands
+        notebook = read(notebook_path)
+    except CourseError:  # an unreadable notebook: nbgrader's own report stands
         return result
     cells = _cells_by_source(notebook)
     module = notebook.metadata.get("course", {}).get("module") or notebook_path.stem

@@ -24,7 +24,7 @@ import nbformat
 
 from course.errors import CourseError, LearnerError
 from course.layout import release_folder
-from course.notebook import module_id, module_notebooks
+from course.notebook import module_id, module_notebooks, read
 
 WORK_DIR = "my-work"
 BACKUPS = "backups"
@@ -75,14 +75,14 @@ def copied_from(copy: Path) -> str | None:
     learner's, so it is reported and left alone.
     """
     try:
-        nb = nbformat.read(copy, as_version=4)
-    except Exception:  # invalid JSON, wrong format or encoding
+        nb = read(copy)
+    except CourseError:  # invalid JSON, wrong format or encoding
         return None
     return str(nb.metadata.get("course", {}).get("release_sha256", ""))
 
 
 def _write_copy(release: Path, target: Path, module: str) -> None:
-    nb = nbformat.read(release, as_version=4)
+    nb = read(release)
     nb.metadata["course"] = {"module": module, "release_sha256": release_digest(release)}
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".ipynb.tmp")

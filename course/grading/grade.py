@@ -36,6 +36,7 @@ from course.grading.coursedir import (
 )
 from course.grading.roster import Student, read_roster
 from course.grading.worker import Settings, WorkerResult
+from course.notebook import read
 
 
 @dataclass
@@ -81,8 +82,8 @@ class Run:
         """Return the release and the source notebook, read once per run."""
         if self._originals is None:
             source = self.root / source_dir(self.config) / self.options.assignment
-            self._originals = (nbformat.read(self.release, as_version=4),
-                               nbformat.read(source / self.release.name, as_version=4))
+            self._originals = (read(self.release),
+                               read(source / self.release.name))
         return self._originals
 
     @property
@@ -153,7 +154,7 @@ def check_sandbox(options: GradeOptions) -> None:
 def flags_for(run: Run, path: Path) -> list[integrity.Flag]:
     """Return the suspicious-code flags of one submitted notebook."""
     release, source = run.originals()
-    return integrity.scan(nbformat.read(path, as_version=4), release, source)
+    return integrity.scan(read(path), release, source)
 
 
 def _replace(source: str, target: Path) -> None:
@@ -173,7 +174,7 @@ def blank_submission(folder: Path) -> bool:
     from course.notebook import is_test_cell
 
     cells = [cell for path in sorted(folder.glob("*.ipynb"))
-             for cell in nbformat.read(path, as_version=4).cells if is_test_cell(cell)]
+             for cell in read(path).cells if is_test_cell(cell)]
     return bool(cells) and all(verdict_of(cell)[0].status == BLANK for cell in cells)
 
 
@@ -287,7 +288,7 @@ def roster_and_others(run: Run, roster: list[Student], collected: list[str]) -> 
 def _answers(path: Path) -> dict[str, str] | None:
     """Return a notebook's answer cells (code and written) by grade id; None if unreadable."""
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = read(path)
     except Exception:  # an invalid resubmission counts as a change
         return None
     return {cell.metadata["nbgrader"]["grade_id"]: cell.source.strip() for cell in nb.cells

@@ -22,7 +22,7 @@ from pathlib import Path
 from traitlets.config import Config
 
 from course.grading import worker
-from course.grading.coursedir import CONFIG_FILE, source_dir
+from course.layout import scratch_course
 
 
 def default_workers() -> int:
@@ -43,11 +43,7 @@ def db_path(config: Config) -> Path:
 
 def make_template(root: Path, config: Config, assignment: str, base: Path) -> Path:
     """Copy what a worker needs into ``base/template``: config, source, gradebook."""
-    template = base / "template"
-    source = source_dir(config)
-    shutil.copytree(root / source / assignment, template / source / assignment,
-                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copy(root / CONFIG_FILE, template / CONFIG_FILE)
+    template = scratch_course(root, [assignment], base / "template")
     shutil.copy(db_path(config), template / "gradebook.db")
     return template
 

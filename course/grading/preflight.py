@@ -26,7 +26,7 @@ from nbformat import NotebookNode
 
 from course.grading import sandbox
 from course.grading.coursedir import GradingError
-from course.notebook import error_outputs, is_answer_cell, is_test_cell
+from course.notebook import error_outputs, is_answer_cell, is_test_cell, read
 
 #: What the probe runs first: the course package and its data, as a notebook's setup uses them.
 PROBE = ("import course.checks, course.datasets\n"
@@ -124,7 +124,7 @@ def preflight(release: Path, assignment: str, limits: sandbox.Limits, sandboxed:
     ``release`` is the student version of the notebook; its folder is copied,
     as a submission's would be, so relative paths resolve as they will.
     """
-    nb = nbformat.read(release, as_version=4)
+    nb = read(release)
     scratch = Path(tempfile.mkdtemp(prefix="course-preflight-"))
     try:
         folder = scratch / assignment
