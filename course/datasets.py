@@ -26,6 +26,9 @@ __all__ = [
     "load_acs_employment_ma",
     "load_eval_judges",
     "load_eval_models",
+    "load_humaneval_versions",
+    "load_repeated_samples",
+    "load_hallucination_qa",
 ]
 
 RESTORE_HINT = (
@@ -414,3 +417,84 @@ def load_eval_models() -> pd.DataFrame:
     ``datasets/llm_evals/DATACARD.md``.
     """
     return _read_llm_evals("models.csv", 223, EVAL_MODEL_COLUMNS)
+
+
+HUMANEVAL_VERSION_COLUMNS = [
+    "task_id", "task_number", "entry_point", "version", "passed", "error_type",
+    "error_message", "failure_note", "chainforge_passed", "completion_chars", "completion",
+]
+
+
+def load_humaneval_versions() -> pd.DataFrame:
+    """Load 328 HumanEval completions: 164 tasks x 2 model versions, re-scored by the authors.
+
+    One row per task and ``version`` (``"gpt-3.5-turbo"``, the older, and
+    ``"gpt-4-turbo"``, the newer), recorded by chainforge's example flow with
+    one sample each at temperature 1. ``passed`` is the course's result of
+    running HumanEval's own tests on the completion in a sandbox (the tests'
+    ``check()`` is called; 10 s of CPU at most). ``error_type`` (the Python
+    exception, ``"Timeout"``, or ``""`` when passed) and ``error_message``
+    (its last line and the line that raised it) say why a completion failed.
+    ``failure_note`` is the authors' one-line open coding of each failing
+    completion of the newer version (``""`` elsewhere). ``chainforge_passed``
+    is the pass/fail chainforge stored, which is wrong: its evaluator defines
+    the tests and never calls them. Also ``task_number`` (0-163),
+    ``entry_point`` (the function's name), ``completion_chars`` and
+    ``completion`` (the code, extracted from the answer by chainforge). No
+    notebook runs this code. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    frame = _read_llm_evals("humaneval_versions.csv.gz", 328, HUMANEVAL_VERSION_COLUMNS)
+    for column in ("error_type", "error_message", "failure_note"):
+        frame[column] = frame[column].fillna("")
+    return frame
+
+
+REPEATED_SAMPLE_COLUMNS = [
+    "model", "model_id", "prompt_id", "system_msg_id", "instruction_id", "sample", "passed",
+    "response_chars", "response", "system_msg", "instruction",
+]
+
+
+def load_repeated_samples() -> pd.DataFrame:
+    """Load 360 answers: 4 models x 18 prompts x 5 samples each, with a pass/fail label.
+
+    Recorded by chainforge's example flow "comparing system messages": each
+    ``model`` (``model_id`` is its OpenRouter id) was asked, 5 times at
+    temperature 1 (``sample`` 1-5), for a small Racket program. A prompt
+    (``prompt_id``, e.g. ``"S2-I4"``) is one of 3 system messages
+    (``system_msg_id`` S1-S3, text in ``system_msg``) with one of 6
+    instructions (``instruction_id`` I1-I6, text in ``instruction``).
+    ``passed`` is chainforge's recorded label: True when the answer is *only*
+    a code block (one markdown code block, or a single paragraph starting with
+    ``(define``), i.e. it followed the format instruction; it says nothing
+    about whether the code is correct. ``response`` is the answer,
+    ``response_chars`` its length. Samples of the same model and prompt are
+    not independent. See ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("repeated_samples.csv.gz", 360, REPEATED_SAMPLE_COLUMNS)
+
+
+HALLUCINATION_QA_COLUMNS = [
+    "pair_id", "question", "right_answer", "hallucinated_answer", "right_chars",
+    "hallucinated_chars", "right_words", "hallucinated_words", "hallucinated_is_longer",
+    "knowledge",
+]
+
+
+def load_hallucination_qa() -> pd.DataFrame:
+    """Load 1,000 HaluEval question-answering pairs: a right and a hallucinated answer each.
+
+    A simple random sample of HaluEval's 10,000 QA pairs (Li et al., 2023):
+    ``question`` and ``right_answer`` come from HotpotQA, ``knowledge`` is the
+    Wikipedia text that supports the answer, and ``hallucinated_answer`` is a
+    plausible wrong answer that ChatGPT was asked to write. ``pair_id`` is the
+    pair's line number (1-10,000) in the source file. ``right_chars``,
+    ``hallucinated_chars`` (characters) and ``right_words``,
+    ``hallucinated_words`` (words split on white space) are the answers'
+    lengths; ``hallucinated_is_longer`` is True when the hallucinated answer
+    has more characters: 965 of these 1,000 pairs (96.9 % of all 10,000), so
+    "the longer answer is the hallucination" is right almost always here and
+    means nothing elsewhere. Licence CC BY-SA 4.0. See
+    ``datasets/llm_evals/DATACARD.md``.
+    """
+    return _read_llm_evals("hallucination_qa.csv.gz", 1000, HALLUCINATION_QA_COLUMNS)

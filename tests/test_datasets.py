@@ -31,7 +31,7 @@ def test_penguins():
 
 
 def test_every_file_matches_its_checksum():
-    assert len(datasets.verify_all()) == 6
+    assert len(datasets.verify_all()) == 12
 
 
 @pytest.fixture
