@@ -37,24 +37,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Student code is untrusted however it is graded. nbgrader's own `autograde` and
 # formgrader's Autograde button run it as `python -m course grade` does: in the
 # bubblewrap sandbox, with test cells judged outside the student's kernel, and student
-# HTML escaped (course/grading/execute.py, sanitize.py). These are nbgrader's steps with
-# its Execute replaced; without bubblewrap, autograde stops and says how to install it.
-c.Autograde.autograde_preprocessors = [
-    "course.grading.execute.SandboxedExecute",
-    "course.grading.sanitize.SanitizeStudentHTML",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
+# HTML escaped; feedback, however it is made, never shows hidden tests. The steps are
+# defined once, in course/grading/pipeline.py; without bubblewrap, autograde stops and
+# says how to install it.
+from course.grading.pipeline import use_course_pipeline  # noqa: E402
 
-# Feedback never shows hidden tests, however it is made: `python -m course grade`,
-# plain `nbgrader generate_feedback`, or formgrader's "generate feedback" button
-# (nbgrader's own steps show them; see course/grading/feedback.py).
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "course.grading.feedback.HideHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+use_course_pipeline(c)

@@ -83,3 +83,17 @@ def test_the_layer_test_can_fail():
     assert "instructors" not in ALLOWED["learners"]
     with pytest.raises(AssertionError, match="has no layer"):
         layer_of("course.brand_new_module")
+
+
+def test_nbgraders_steps_are_defined_once():
+    """nbgrader_config.py takes its pipeline from course/grading/pipeline.py, not a copy."""
+    from course.grading.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS
+    from course.grading.settings import grading_config
+    from course.layout import load_config
+
+    config_text = (ROOT / "nbgrader_config.py").read_text()
+    assert "use_course_pipeline(c)" in config_text
+    assert not any(step in config_text for step in (*AUTOGRADE_STEPS, *FEEDBACK_STEPS))
+    for config in (load_config(ROOT), grading_config(ROOT)):
+        assert list(config.Autograde.autograde_preprocessors) == list(AUTOGRADE_STEPS)
+        assert list(config.GenerateFeedback.preprocessors) == list(FEEDBACK_STEPS)
