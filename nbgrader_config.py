@@ -38,8 +38,8 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # formgrader's Autograde button run it as `python -m course grade` does: in the
 # bubblewrap sandbox, with test cells judged outside the student's kernel, and student
 # HTML escaped; feedback, however it is made, never shows hidden tests. The steps are
-# defined once, in course/grading/pipeline.py; without bubblewrap, autograde stops and
+# defined once, in course/grading/run/pipeline.py; without bubblewrap, autograde stops and
 # says how to install it.
-from course.grading.pipeline import use_course_pipeline  # noqa: E402
+from course.grading.run.pipeline import use_course_pipeline  # noqa: E402
 
 use_course_pipeline(c)

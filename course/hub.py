@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.errors import InstructorError
-from course.grading.csvsafe import inert_cell
-from course.grading.roster import read_roster
+from course.grading.intake.roster import read_roster
+from course.grading.results.csvsafe import inert_cell
 from course.layout import (
     add_course_dir,
     course_root,
@@ -127,7 +127,7 @@ def first_password() -> str:
     """Return a random password that a spreadsheet opening passwords.csv shows as it is.
 
     ``token_urlsafe`` can start with ``-``, which a spreadsheet reads as a formula;
-    such a password is drawn again (:mod:`course.grading.csvsafe`), never altered.
+    such a password is drawn again (:mod:`course.grading.results.csvsafe`), never altered.
     """
     while True:
         password = secrets.token_urlsafe(12)
@@ -184,7 +184,7 @@ def _register(course: Path, learners: list[str], modules: list[str]) -> None:
     """
     from nbgrader.api import Gradebook
 
-    from course.grading.gradebook import prepare_assignment, release_scratch
+    from course.grading.records.gradebook import prepare_assignment, release_scratch
 
     put_venv_on_path()
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:

@@ -36,7 +36,7 @@ def require_sandbox() -> None:
     """Skip, saying why, where bubblewrap cannot sandbox grading (CI installs it)."""
     import pytest
 
-    from course.grading.sandbox import SandboxUnavailable, bwrap
+    from course.grading.run.sandbox import SandboxUnavailable, bwrap
 
     try:
         bwrap()

@@ -32,7 +32,7 @@ from nbtools import (
     require_sandbox,
 )
 
-from course.grading.collect import collect
+from course.grading.intake.collect import collect
 
 MODULE = "00_welcome"
 RIGHT = {"bad_risk_share_answer": "bad_risk_share = 0.3", "answer_q1_answer": "answer_q1 = 'B'"}

@@ -46,12 +46,12 @@ from nbtools import (
 )
 
 from course.cli import main
-from course.grading import integrity
-from course.grading.collect import collect
 from course.grading.coursedir import GradingError
-from course.grading.feedback import HideHiddenTests
-from course.grading.roster import read_roster
-from course.grading.sandbox import Cgroup, Limits
+from course.grading.intake import integrity
+from course.grading.intake.collect import collect
+from course.grading.intake.roster import read_roster
+from course.grading.results.feedback import HideHiddenTests
+from course.grading.run.sandbox import Cgroup, Limits
 from course.layout import run_nbgrader
 
 MODULE = "00_welcome"

@@ -34,9 +34,10 @@ from nbtools import (
     require_sandbox,
 )
 
-from course.grading import evidence, execute, judge, sandbox
 from course.grading.coursedir import GradingError
 from course.grading.grade import SAME_SETUP_ERROR, stop_if_the_course_cannot_run
+from course.grading.judging import judge
+from course.grading.run import evidence, execute, sandbox
 
 MODULE = "00_welcome"
 TIMEOUT, SUBMISSION_TIMEOUT, WORKERS, DISK_MB = 10, 20, 2, 16

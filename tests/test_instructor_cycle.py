@@ -44,11 +44,12 @@ from nbtools import (
     solution_path,
 )
 
-from course.grading import gradebook, ledger, report
-from course.grading.collect import Collection, Ids, collect
 from course.grading.coursedir import GradingError, load_config
 from course.grading.grade import GradeOptions, Run, reopen_changed
-from course.grading.roster import read_roster
+from course.grading.intake.collect import Collection, Ids, collect
+from course.grading.intake.roster import read_roster
+from course.grading.records import gradebook, ledger
+from course.grading.results import report
 
 MODULE = "00_welcome"
 MEMO = "decision_memo"

@@ -42,10 +42,10 @@ from scipy import stats as scipy_stats
 from course import checks
 from course.cli import main
 from course.errors import CourseError
-from course.grading import item_analysis, item_csv, item_plots, item_report, judge
-from course.grading.cohort import Cohort, Item, Learner, Response, read_cohort
-from course.grading.gradebook import gradebook
-from course.grading.verdicts import (
+from course.grading.items import item_analysis, item_csv, item_plots, item_report
+from course.grading.items.cohort import Cohort, Item, Learner, Response, read_cohort
+from course.grading.judging import judge
+from course.grading.judging.verdicts import (
     BLANK,
     INVALID,
     MISTAKE,
@@ -57,6 +57,7 @@ from course.grading.verdicts import (
     invalid_reason,
     verdict_of,
 )
+from course.grading.records.gradebook import gradebook
 from course.layout import put_venv_on_path
 
 MODULE = "03_metrics"

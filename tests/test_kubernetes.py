@@ -27,7 +27,7 @@ from nbtools import ROOT
 from traitlets.config import Config
 
 from course.bench import NOTEBOOK_MB
-from course.grading.sandbox import DEFAULT_MEMORY_MB
+from course.grading.run.sandbox import DEFAULT_MEMORY_MB
 from course.hub import EXCHANGE_MODE
 
 KUBERNETES = ROOT / "deploy" / "kubernetes"

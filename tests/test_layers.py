@@ -86,9 +86,9 @@ def test_the_layer_test_can_fail():
 
 
 def test_nbgraders_steps_are_defined_once():
-    """nbgrader_config.py takes its pipeline from course/grading/pipeline.py, not a copy."""
-    from course.grading.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS
-    from course.grading.settings import grading_config
+    """nbgrader_config.py takes its pipeline from course/grading/run/pipeline.py, not a copy."""
+    from course.grading.run.pipeline import AUTOGRADE_STEPS, FEEDBACK_STEPS
+    from course.grading.run.settings import grading_config
     from course.layout import load_config
 
     config_text = (ROOT / "nbgrader_config.py").read_text()

@@ -8,8 +8,8 @@ solution's value: the visible check and the grader must agree on every probe,
 values given to the course's precision pass, and values one unit outside it fail.
 
 The grader's judgement is made as ``python -m course grade`` makes it: the
-kernel sends the values the test cell names as data (``course.grading.evidence``)
-and the test cell is judged outside the kernel (``course.grading.judge``).
+kernel sends the values the test cell names as data (``course.grading.run.evidence``)
+and the test cell is judged outside the kernel (``course.grading.judging.judge``).
 """
 
 import ast
@@ -34,8 +34,9 @@ from nbtools import (
 )
 
 from course import checks
-from course.grading import evidence, judge
-from course.grading.execute import _request
+from course.grading.judging import judge
+from course.grading.run import evidence
+from course.grading.run.execute import _request
 
 pytestmark = pytest.mark.slow
 MODULES = module_ids()

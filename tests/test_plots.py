@@ -11,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from course.grading.sanitize import SanitizeStudentHTML  # noqa: E402
+from course.grading.results.sanitize import SanitizeStudentHTML  # noqa: E402
 from course.plots import figure_bundle  # noqa: E402
 
 ALT = 'A straight line rising from "zero" to <one>.'

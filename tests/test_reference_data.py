@@ -24,8 +24,9 @@ from nbgrader.api import Gradebook
 from nbtools import course_env, grading, make_course, read, release_path, require_sandbox
 
 from course import checks
-from course.grading import gradebook, integrity
 from course.grading.coursedir import load_config
+from course.grading.intake import integrity
+from course.grading.records import gradebook
 from course.notebook import is_answer_cell, is_test_cell
 
 MODULE = "06_monitoring"

@@ -22,8 +22,8 @@ import pytest
 from nbtools import grading, make_course, read, solution_path
 
 from course.grading import grade as grading_run
-from course.grading import parallel
-from course.grading.worker import WorkerResult
+from course.grading.run import parallel
+from course.grading.run.worker import WorkerResult
 
 MODULE = "00_welcome"
 FAILURES = {

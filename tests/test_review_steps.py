@@ -18,13 +18,14 @@ from nbgrader.api import Gradebook
 from traitlets.config import Config
 
 from course.errors import InstructorError
-from course.grading import gradebook, ledger, refresh, report
-from course.grading.accept import accept
-from course.grading.collect import Collection
 from course.grading.coursedir import GradingError, put_venv_on_path
-from course.grading.feedback import HideHiddenTests
 from course.grading.grade import stray_outcomes
-from course.grading.review_note import write_note
+from course.grading.intake.collect import Collection
+from course.grading.records import gradebook, ledger
+from course.grading.records.accept import accept
+from course.grading.results import refresh, report
+from course.grading.results.feedback import HideHiddenTests
+from course.grading.results.review_note import write_note
 
 A = "03_metrics"
 
@@ -218,7 +219,7 @@ def test_the_hold_reason_is_on_top_of_the_notebook_and_never_in_feedback(tmp_pat
 
 
 def test_hints_stay_folded_in_feedback_and_the_formgrader():
-    from course.grading.sanitize import SanitizeStudentHTML
+    from course.grading.results.sanitize import SanitizeStudentHTML
 
     hint = "<details><summary>Hint</summary>\n\n1. Divide by everyone flagged.\n</details>"
     cell = nbformat.v4.new_markdown_cell(hint)

@@ -16,12 +16,13 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from course import hub
-from course.grading import item_analysis, item_csv, item_report, report
-from course.grading.cohort import Cohort, Item, Learner, Response
-from course.grading.csvsafe import FORMULA_START, NUMBER, inert_cell
-from course.grading.links import inert_markdown, is_safe_url, unsafe_urls
-from course.grading.sanitize import SanitizeStudentHTML
-from course.grading.verdicts import RIGHT, WRONG, Verdict
+from course.grading.items import item_analysis, item_csv, item_report
+from course.grading.items.cohort import Cohort, Item, Learner, Response
+from course.grading.judging.verdicts import RIGHT, WRONG, Verdict
+from course.grading.results import report
+from course.grading.results.csvsafe import FORMULA_START, NUMBER, inert_cell
+from course.grading.results.links import inert_markdown, is_safe_url, unsafe_urls
+from course.grading.results.sanitize import SanitizeStudentHTML
 
 UNSAFE = [
     "[read more](javascript:alert(1))",
@@ -172,7 +173,7 @@ def test_first_passwords_never_start_like_a_formula(monkeypatch):
 def test_no_markdown_cell_of_the_course_is_shown_as_plain_text():
     from nbtools import module_ids, solution_path
 
-    from course.grading.links import has_unsafe_link
+    from course.grading.results.links import has_unsafe_link
 
     found = [(module, cell.source[:60]) for module in module_ids()
              for cell in nbformat.read(solution_path(module), as_version=4).cells

@@ -12,7 +12,7 @@ import sys
 import pytest
 from nbtools import ROOT, require_sandbox
 
-from course.grading import sandbox
+from course.grading.run import sandbox
 
 DISK_MB = 8
 

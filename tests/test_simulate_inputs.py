@@ -13,6 +13,7 @@ from course.simulate.bandits import simulate_ab_split, simulate_epsilon_greedy
 from course.simulate.experiments import simulate_ab_test, simulate_daily_conversions
 from course.simulate.feedback_loops import run_lending_loop, simulate_applicants
 from course.simulate.labellers import simulate_labellers
+from course.simulate.rollout import simulate_rollout
 
 # Every simulator, called with small valid inputs; `seed` is the only thing the tests vary.
 SIMULATORS = {
@@ -25,6 +26,8 @@ SIMULATORS = {
     "run_lending_loop": lambda seed: run_lending_loop(periods=1, applicants_per_period=50,
                                                       pilot_size=100, seed=seed),
     "simulate_labellers": lambda seed: simulate_labellers([0, 1, 1, 0], seed=seed),
+    "simulate_rollout": lambda seed: simulate_rollout(days=3, switch_day=1,
+                                                      conversations_per_day=20, seed=seed),
 }
 
 

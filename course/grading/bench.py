@@ -28,8 +28,8 @@ from course.grading.coursedir import (
     source_dir,
 )
 from course.grading.grade import GradeOptions, grade
-from course.grading.gradebook import standing
-from course.grading.parallel import default_workers
+from course.grading.records.gradebook import standing
+from course.grading.run.parallel import default_workers
 
 
 def make_batch(root: Path, module: str, folder: Path, students: int) -> list[str]:

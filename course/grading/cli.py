@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from course.errors import CourseError
-from course.grading.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
+from course.grading.run.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
 from course.layout import add_course_dir
 
 
@@ -32,7 +32,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 def _feedback(args: argparse.Namespace) -> int:
     from course.grading.coursedir import check_assignment, course_root, load_config
-    from course.grading.refresh import refresh_feedback, ungraded, ungraded_message
+    from course.grading.results.refresh import refresh_feedback, ungraded, ungraded_message
 
     root = course_root(Path(args.course_dir))
     check_assignment(root, load_config(root), args.assignment)
@@ -52,7 +52,7 @@ def _feedback(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from course.grading.export import export
+    from course.grading.results.export import export
 
     export(args.assignment, Path(args.course_dir), Path(args.to) if args.to else None,
            Path(args.roster) if args.roster else None,
@@ -61,11 +61,11 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    from course.grading.accept import accept, describe
-    from course.grading.cohort import autograded_folder
     from course.grading.coursedir import check_assignment, course_root, load_config
-    from course.grading.refresh import ungraded
-    from course.grading.review_note import write_note
+    from course.grading.items.cohort import autograded_folder
+    from course.grading.records.accept import accept, describe
+    from course.grading.results.refresh import ungraded
+    from course.grading.results.review_note import write_note
 
     root = course_root(Path(args.course_dir))
     config = load_config(root)
@@ -94,7 +94,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from course.grading.item_report import write_report
+    from course.grading.items.item_report import write_report
 
     folder = write_report(Path(args.course_dir), args.assignment, names=args.names)
     print(f"report written to {folder / 'index.html'} (with items.csv and answers.csv)")

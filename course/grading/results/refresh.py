@@ -4,7 +4,7 @@ After hand-grading, the feedback written by ``grade`` still shows the memo
 ungraded. This regenerates ``feedback/<student>/<assignment>/`` from the
 autograded notebooks and the main gradebook (hand-given scores and comments
 included) with nbgrader's ``generate_feedback``, configured as ``grade``
-configures it: :class:`course.grading.feedback.HideHiddenTests` runs first, so
+configures it: :class:`course.grading.results.feedback.HideHiddenTests` runs first, so
 no hidden test reaches a learner.
 """
 
@@ -33,7 +33,7 @@ def autograded_students(root: Path, assignment: str) -> list[str]:
 def refresh_feedback(root: Path, assignment: str, students: list[str] | None = None
                      ) -> Refreshed:
     """Write feedback for ``students`` (default: everyone autograded) from the gradebook."""
-    from course.grading.settings import grading_config
+    from course.grading.run.settings import grading_config
 
     put_venv_on_path()
     known = autograded_students(root, assignment)
@@ -63,7 +63,7 @@ def ungraded(root: Path, assignment: str, students: list[str] | None = None
     yet reviewed: feedback written now would show them as 0 or provisional.
     """
     from course.grading.coursedir import load_config
-    from course.grading.gradebook import find_submission, gradebook
+    from course.grading.records.gradebook import find_submission, gradebook
 
     put_venv_on_path()  # nbgrader runs alembic on the gradebook
     wanted = autograded_students(root, assignment) if students is None else students

@@ -24,8 +24,9 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from course.grading import sandbox
+import course
 from course.grading.coursedir import GradingError
+from course.grading.run import sandbox
 from course.notebook import error_outputs, is_answer_cell, is_test_cell, read
 
 #: What the probe runs first: the course package and its data, as a notebook's setup uses them.
@@ -48,7 +49,7 @@ def setup_cells(nb: NotebookNode) -> list[NotebookNode]:
 
 def explain(assignment: str, ename: str, evalue: str, memory_mb: int) -> str:
     """Return what a setup error means for grading and how to fix it."""
-    package = Path(sandbox.__file__).resolve().parents[1]
+    package = Path(course.__file__).resolve().parent
     if ename in ("ModuleNotFoundError", "ImportError"):
         return (f"the kernel cannot import what {assignment}'s setup needs. The sandbox shows "
                 f"it only this Python ({sys.prefix}) with its packages, and the course package "
@@ -88,7 +89,7 @@ def _run(probe: NotebookNode, folder: Path, limits: sandbox.Limits, sandboxed: b
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    from course.grading.execute import SandboxedKernelManager
+    from course.grading.run.execute import SandboxedKernelManager
 
     name = probe.metadata.get("kernelspec", {}).get("name", "python3")
     manager = SandboxedKernelManager(kernel_name=name)

@@ -4,7 +4,7 @@ The formgrader shows the autograded notebook and the gradebook's scores, not
 ``grades.csv``; a note cell (markdown, marked ``metadata.course.review_note``)
 at the top of ``autograded/<student>/<assignment>/*.ipynb`` says why the
 submission is held and how to accept the autograder's scores. Feedback never
-shows it: :class:`course.grading.feedback.HideHiddenTests` drops it.
+shows it: :class:`course.grading.results.feedback.HideHiddenTests` drops it.
 """
 
 from __future__ import annotations

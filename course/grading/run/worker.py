@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course.grading.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
+from course.grading.run.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
 
 _STATE: dict[str, Any] = {}
 
@@ -69,7 +69,7 @@ class Settings:
 
 def stop(signum: int, frame: Any = None) -> None:
     """Remove this worker's sandboxes and scratch course, then exit (on SIGTERM)."""
-    from course.grading import sandbox
+    from course.grading.run import sandbox
 
     sandbox.clean_up()
     if "scratch" in _STATE:
@@ -95,7 +95,7 @@ def start(template: str, settings: Settings) -> None:
     worker ignores Ctrl-C (the grading process stops it) and cleans up on SIGTERM.
     """
     from course.grading.coursedir import make_api
-    from course.grading.settings import grading_config
+    from course.grading.run.settings import grading_config
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, stop)
@@ -126,7 +126,7 @@ def _output(step: str, assignment: str, student: str) -> str:
 
 def grade(assignment: str, student: str, notebook: str) -> WorkerResult:
     """Autograde one student's submission and write its feedback; return the results."""
-    from course.grading.gradebook import read_scores
+    from course.grading.records.gradebook import read_scores
 
     signal.signal(signal.SIGTERM, stop)  # again: nbclient resets it after each notebook
     api, began = _STATE["api"], time.perf_counter()

@@ -1,6 +1,6 @@
 """Only safe link addresses in the HTML the course writes.
 
-A markdown link is not HTML, so bleach (:mod:`course.grading.sanitize`) lets
+A markdown link is not HTML, so bleach (:mod:`course.grading.results.sanitize`) lets
 ``[read more](javascript:alert(1))`` through, and nbconvert's markdown renderer,
 the one formgrader and the feedback pages use, turns it into a live
 ``<a href="javascript:...">``; entities (``&#106;avascript:``), mixed case,

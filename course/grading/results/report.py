@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from course.grading.csvsafe import inert_rows
-from course.grading.gradebook import Standing
+from course.grading.records.gradebook import Standing
+from course.grading.results.csvsafe import inert_rows
 from course.notebook import error_outputs, grade_id, read
 from course.outcomes import KERNEL_ERRORS
 
@@ -193,7 +193,8 @@ def settle(outcome: Outcome, standing: Standing, points: dict[str, float] | None
 def csv_text(rows: list[dict[str, Any]]) -> str:
     """Return grades.csv's text: one row per student, nbgrader-like columns plus status.
 
-    Cells a spreadsheet would run as formulas are neutralised (:mod:`course.grading.csvsafe`).
+    Cells a spreadsheet would run as formulas are neutralised
+    (:mod:`course.grading.results.csvsafe`).
     """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
@@ -204,7 +205,7 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write grades.csv atomically (see :func:`csv_text`)."""
-    from course.grading.ledger import write_atomic
+    from course.grading.records.ledger import write_atomic
 
     write_atomic(path, csv_text(rows))
 

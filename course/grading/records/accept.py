@@ -8,7 +8,7 @@ item the autograder's score as the hand score, item by item: an item where the
 instructor already typed another score keeps it unless named, and an item the
 autograder never ran, or a written answer, is left for the formgrader. The
 hand score equals the autograder's, so a later change of the item's points
-moves it with the autograder (see :func:`course.grading.gradebook.merge_scores`).
+moves it with the autograder (see :func:`course.grading.records.gradebook.merge_scores`).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from course.grading import gradebook, ledger
 from course.grading.coursedir import GradingError
+from course.grading.records import gradebook, ledger
 
 WITHHELD = "points withheld until reviewed"
 

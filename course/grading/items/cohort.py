@@ -2,7 +2,7 @@
 
 Points come from nbgrader's gradebook (each test cell's score out of its
 ``max_score``); verdicts from the autograded notebooks
-(``autograded/<student>/<assignment>/``, see :mod:`course.grading.verdicts`).
+(``autograded/<student>/<assignment>/``, see :mod:`course.grading.judging.verdicts`).
 Submissions still held for a human (any autograded item that needs a manual
 grade: a time-out, a dead kernel, suspicious code) are counted, not analysed:
 their points are not final. Blank submissions (no exercise attempted) are
@@ -20,8 +20,7 @@ from traitlets.config import Config
 
 from course.errors import CourseError
 from course.grading.coursedir import GradingError, load_config, put_venv_on_path, source_dir
-from course.grading.gradebook import gradebook
-from course.grading.verdicts import (
+from course.grading.judging.verdicts import (
     BLANK,
     TIMEOUTS,
     UNGRADED,
@@ -29,6 +28,7 @@ from course.grading.verdicts import (
     exercise_of,
     verdict_of,
 )
+from course.grading.records.gradebook import gradebook
 from course.notebook import error_outputs, grade_id, is_test_cell, read
 
 GRADEBOOK = "gradebook.db"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from course.grading import worker
+from course.grading.run import worker
 from course.layout import scratch_course
 
 

@@ -113,9 +113,10 @@ def _system_binds() -> list[str]:
 @cache
 def readonly_paths() -> tuple[Path, ...]:
     """Return the Python installation, its packages, ``course`` and ``datasets/`` (once)."""
+    import course
     from course.datasets import data_dir
 
-    package = Path(__file__).resolve().parents[1]  # the installed ``course`` package
+    package = Path(course.__file__).resolve().parent  # the installed ``course`` package
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sysconfig.get_path("purelib")),
              Path(sysconfig.get_path("platlib")), package}
     try:

@@ -10,7 +10,7 @@ autograde step, so the autograded notebook that formgrader and
 
 Bleach reads HTML, not markdown: a markdown link to ``javascript:`` in a memo
 or in a ``text/markdown`` output would still render as a live link, so such a
-text is shown as plain text instead (:mod:`course.grading.links`).
+text is shown as plain text instead (:mod:`course.grading.results.links`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
-from course.grading.links import as_plain_text, has_unsafe_link
+from course.grading.results.links import as_plain_text, has_unsafe_link
 from course.notebook import grading
 
 #: pandas puts a ``<style scoped>`` block before each table: dropped, not shown as text.

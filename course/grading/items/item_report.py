@@ -2,7 +2,7 @@
 
 ``reports/<assignment>/index.html`` is self-contained (styles inline, figures
 embedded as base64 PNG, no script), so it opens offline and can be mailed; the
-CSV files are written by :mod:`course.grading.item_csv`. Student ids appear only
+CSV files are written by :mod:`course.grading.items.item_csv`. Student ids appear only
 with ``names=True`` (``--names``), in a per-learner table.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from course.grading.cohort import read_cohort
 from course.grading.coursedir import check_assignment, course_root, load_config
-from course.grading.item_analysis import (
+from course.grading.items.cohort import read_cohort
+from course.grading.items.item_analysis import (
     MIN_GROUP,
     NOT_RECORDED,
     Analysis,
@@ -26,9 +26,14 @@ from course.grading.item_analysis import (
     analyse,
     common_mistakes,
 )
-from course.grading.item_csv import OUTCOMES, number, write_csvs
-from course.grading.item_plots import answer_bars, difficulty_discrimination, png, score_histogram
-from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
+from course.grading.items.item_csv import OUTCOMES, number, write_csvs
+from course.grading.items.item_plots import (
+    answer_bars,
+    difficulty_discrimination,
+    png,
+    score_histogram,
+)
+from course.grading.judging.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
 
 REPORTS = "reports"
 STYLE = """

@@ -37,7 +37,7 @@ import nbformat
 from traitlets.config import Config
 
 from course.grading.coursedir import GradingError
-from course.grading.roster import id_problem
+from course.grading.intake.roster import id_problem
 
 #: The default: the file name without ``.ipynb``, a trailing ``_<assignment>`` and a
 #: copy number, so ``carol_smith_00_welcome (1).ipynb`` belongs to ``carol_smith``.

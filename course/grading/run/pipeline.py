@@ -16,8 +16,8 @@ from typing import Any
 
 #: Autograde: nbgrader's steps, with Execute sandboxed and student HTML escaped after it.
 AUTOGRADE_STEPS = (
-    "course.grading.execute.SandboxedExecute",
-    "course.grading.sanitize.SanitizeStudentHTML",
+    "course.grading.run.execute.SandboxedExecute",
+    "course.grading.results.sanitize.SanitizeStudentHTML",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -28,7 +28,7 @@ AUTOGRADE_STEPS = (
 #: Feedback: nbgrader's steps, with the hidden tests hidden before the HTML is made.
 FEEDBACK_STEPS = (
     "nbgrader.preprocessors.GetGrades",
-    "course.grading.feedback.HideHiddenTests",
+    "course.grading.results.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 )
 

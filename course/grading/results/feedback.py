@@ -99,7 +99,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
         """Drop the instructor's review note, then hide the hidden tests cell by cell."""
-        from course.grading.review_note import without_note
+        from course.grading.results.review_note import without_note
 
         return super().preprocess(without_note(nb), resources)
 
@@ -122,7 +122,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 def verdict_of(cell: NotebookNode, block: tuple[int, int], line: int | None) -> str:
     """Say how one hidden block did, given the failing line found before tracebacks were cut."""
     judged = cell.get("metadata", {}).get("course", {}).get("verdict")
-    if judged:  # judged by the grader outside the kernel (course.grading.execute)
+    if judged:  # judged by the grader outside the kernel (course.grading.run.execute)
         return "passed" if not has_error(cell) else "failed"
     if not has_error(cell):
         return "passed"

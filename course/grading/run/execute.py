@@ -1,11 +1,11 @@
 """nbgrader's Execute step, with the kernel in a sandbox and test cells judged outside it.
 
 :class:`SandboxedExecute` replaces nbgrader's ``Execute`` in the autograde steps
-(see :mod:`course.grading.settings`). It runs the submission's own cells in a
-kernel inside a bubblewrap sandbox (:mod:`course.grading.sandbox`), and never
+(see :mod:`course.grading.run.settings`). It runs the submission's own cells in a
+kernel inside a bubblewrap sandbox (:mod:`course.grading.run.sandbox`), and never
 sends a test cell to that kernel: at each test cell it asks the kernel for the
-values the cell's checks name, as data (:mod:`course.grading.evidence`), and
-judges them in this process (:mod:`course.grading.judge`). The cell's outputs
+values the cell's checks name, as data (:mod:`course.grading.run.evidence`), and
+judges them in this process (:mod:`course.grading.judging.judge`). The cell's outputs
 are the verdict's: a ✔ line, or an error with the learner's message, which is
 what makes nbgrader score it zero. The verdict also goes into the cell's
 metadata (``metadata.course.verdict``) for the cohort report. A whole-submission
@@ -33,11 +33,12 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from course.grading import evidence, judge, sandbox
+from course.grading.judging import judge
+from course.grading.run import evidence, sandbox
 from course.notebook import error_outputs, exercise_of, is_answer_cell, is_test_cell
 
-ENCODE = "__import__('course.grading.evidence', fromlist=['encode']).encode(({value}))"
-ENCODE_MODEL = ("__import__('course.grading.evidence', fromlist=['encode_model'])"
+ENCODE = "__import__('course.grading.run.evidence', fromlist=['encode']).encode(({value}))"
+ENCODE_MODEL = ("__import__('course.grading.run.evidence', fromlist=['encode_model'])"
                 ".encode_model(({value}), ({on}))")
 #: Errors that mean a cell was stopped before it finished (not that it failed).
 STOPPED = ("CellTimeoutError", "SubmissionTimeout", "NotRun")

@@ -23,8 +23,16 @@ import numpy as np
 
 from course import checks
 from course.checks import DATA_PACKAGE
-from course.grading.cohort import Cohort, Item
-from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG, invalid_reason
+from course.grading.items.cohort import Cohort, Item
+from course.grading.judging.verdicts import (
+    BLANK,
+    INVALID,
+    MISTAKE,
+    RIGHT,
+    UNGRADED,
+    WRONG,
+    invalid_reason,
+)
 
 #: The smallest group of learners whose results the report describes.
 MIN_GROUP = 5

@@ -11,9 +11,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from course.grading.csvsafe import inert_rows
-from course.grading.item_analysis import Analysis, ItemStats
-from course.grading.verdicts import BLANK, INVALID, MISTAKE, WRONG
+from course.grading.items.item_analysis import Analysis, ItemStats
+from course.grading.judging.verdicts import BLANK, INVALID, MISTAKE, WRONG
+from course.grading.results.csvsafe import inert_rows
 from course.outcomes import INSTRUCTOR_WORDS
 
 ITEM_COLUMNS = ["exercise", "grade_id", "points", "learners", "mean_score", "share_correct",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course.grading import gradebook, ledger, report
 from course.grading.coursedir import (
     GradingError,
     check_assignment,
@@ -19,7 +18,9 @@ from course.grading.coursedir import (
     put_venv_on_path,
 )
 from course.grading.grade import outcomes_now
-from course.grading.roster import read_roster
+from course.grading.intake.roster import read_roster
+from course.grading.records import gradebook, ledger
+from course.grading.results import report
 
 
 def export(assignment: str, course_dir: Path, to: Path | None = None,

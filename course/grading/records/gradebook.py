@@ -12,7 +12,7 @@ from typing import Any
 from traitlets.config import Config
 
 from course.grading.coursedir import GradingError, make_api
-from course.grading.roster import Student
+from course.grading.intake.roster import Student
 
 
 def gradebook(db_url: str):  # -> nbgrader.api.Gradebook

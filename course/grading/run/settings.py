@@ -7,8 +7,8 @@ from pathlib import Path
 from traitlets.config import Config
 
 from course.grading.coursedir import load_config
-from course.grading.pipeline import use_course_pipeline
-from course.grading.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
+from course.grading.run.pipeline import use_course_pipeline
+from course.grading.run.sandbox import DEFAULT_DISK_MB, DEFAULT_MEMORY_MB
 
 
 def grading_config(root: Path, timeout: int | None = None, memory_mb: int = DEFAULT_MEMORY_MB,

@@ -11,8 +11,8 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
-from course.grading.item_analysis import Analysis
-from course.grading.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
+from course.grading.items.item_analysis import Analysis
+from course.grading.judging.verdicts import BLANK, INVALID, MISTAKE, RIGHT, UNGRADED, WRONG
 
 #: The stacked bars' parts: label, the statuses it counts, colour (colour-blind safe).
 PARTS = [
