@@ -221,8 +221,8 @@ def test_released_notebook_runs_to_the_end_and_its_checks_say_not_answered(page,
     print(f"{path}: opened, ran and checked in the browser in {seconds:.1f} s")
 
 
-#: Solutions shown in the browser (release --check runs every solution; these check what a ✔ looks like,
-#: and keep the suite within its time budget).
+#: Solutions shown in the browser (release --check runs every solution; these check what a
+#: ✔ looks like, and keep the suite within its time budget).
 SHOWN_SOLUTIONS = [m for m in ("00_welcome", "03_metrics") if m in MODULES]
 
 
