@@ -24,6 +24,11 @@ def repository_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def package_dir() -> Path:
+    """Return the folder of the installed ``course`` package (the sandbox shows it read-only)."""
+    return Path(__file__).resolve().parent
+
+
 def module_notebooks(folder: Path) -> dict[str, Path]:
     """Return ``{id: folder/<id>/<id>.ipynb}`` for every module notebook in ``folder``."""
     return {p.stem: p for p in sorted(folder.glob("*/*.ipynb")) if p.stem == p.parent.name}

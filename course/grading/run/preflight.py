@@ -24,10 +24,9 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-import course
 from course.grading.coursedir import GradingError
 from course.grading.run import sandbox
-from course.notebook import error_outputs, is_answer_cell, is_test_cell, read
+from course.notebook import error_outputs, is_answer_cell, is_test_cell, package_dir, read
 
 #: What the probe runs first: the course package and its data, as a notebook's setup uses them.
 PROBE = ("import course.checks, course.datasets\n"
@@ -49,7 +48,7 @@ def setup_cells(nb: NotebookNode) -> list[NotebookNode]:
 
 def explain(assignment: str, ename: str, evalue: str, memory_mb: int) -> str:
     """Return what a setup error means for grading and how to fix it."""
-    package = Path(course.__file__).resolve().parent
+    package = package_dir()
     if ename in ("ModuleNotFoundError", "ImportError"):
         return (f"the kernel cannot import what {assignment}'s setup needs. The sandbox shows "
                 f"it only this Python ({sys.prefix}) with its packages, and the course package "

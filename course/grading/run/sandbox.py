@@ -113,10 +113,10 @@ def _system_binds() -> list[str]:
 @cache
 def readonly_paths() -> tuple[Path, ...]:
     """Return the Python installation, its packages, ``course`` and ``datasets/`` (once)."""
-    import course
     from course.datasets import data_dir
+    from course.notebook import package_dir
 
-    package = Path(course.__file__).resolve().parent  # the installed ``course`` package
+    package = package_dir()  # the installed ``course`` package
     paths = {Path(sys.base_prefix), Path(sys.prefix), Path(sysconfig.get_path("purelib")),
              Path(sysconfig.get_path("platlib")), package}
     try:
