@@ -1,4 +1,3 @@
-import shutil
 
 import pytest
 
@@ -32,14 +31,6 @@ def test_penguins():
 
 def test_every_file_matches_its_checksum():
     assert len(datasets.verify_all()) == 12
-
-
-@pytest.fixture
-def data_copy(tmp_path, monkeypatch):
-    copy = tmp_path / "datasets"
-    shutil.copytree(datasets.data_dir(), copy)
-    monkeypatch.setenv("COURSE_DATASETS", str(copy))
-    return copy
 
 
 def test_missing_file_says_how_to_restore(data_copy):

@@ -6,7 +6,6 @@ them the same way and checks it gets the shipped pass/fail.
 """
 
 import importlib.util
-import shutil
 
 import pandas as pd
 import pytest
@@ -31,14 +30,6 @@ def load_build_script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture
-def data_copy(tmp_path, monkeypatch):
-    copy = tmp_path / "datasets"
-    shutil.copytree(datasets.data_dir(), copy)
-    monkeypatch.setenv("COURSE_DATASETS", str(copy))
-    return copy
 
 
 @pytest.mark.parametrize("name", LOADERS)
