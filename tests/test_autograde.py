@@ -31,6 +31,8 @@ from nbtools import (
     solution_path,
 )
 
+from course.notebook import is_hand_graded
+
 pytestmark = pytest.mark.slow
 MODULES = module_ids()
 
@@ -115,7 +117,7 @@ def test_written_answers_reach_formgrader_as_manual_grades(graded_course, module
     """Formgrader lists what the gradebook marks for manual grading, with its points."""
     cells = read(solution_path(module)).cells
     manual = {grading(c)["grade_id"]: grading(c)["points"] for c in cells
-              if grading(c).get("grade") and grading(c).get("solution")}
+              if is_hand_graded(c)}
     scores = _scores(graded_course, module, "solution")
     for grade_id, points in manual.items():
         _, maximum, needs_manual = scores[grade_id]

@@ -42,6 +42,8 @@ from browser.lab import (
 from browser.learner_env import copy_repository, make_learner_env
 from nbtools import ROOT, grading, is_answer_cell, is_test_cell, module_ids, release_path
 
+from course.notebook import is_hand_graded
+
 pytestmark = pytest.mark.slow
 
 # Every module, released and solved.
@@ -358,7 +360,7 @@ def test_validate_button_validates_the_notebook(page, lab, kind):
     else:
         tests = sum(1 for c in source.cells if is_test_cell(c))
         written = sum(1 for c in source.cells  # a written answer left blank fails too
-                      if grading(c).get("grade") and grading(c).get("solution"))
+                      if is_hand_graded(c))
         expected = tests if left is None else left + written
         assert failed == expected, f"{failed} failing cells shown, {expected} expected:\n{text}"
         assert text.count("is not answered yet") >= expected - written, text

@@ -53,6 +53,7 @@ from course.grading.intake.roster import read_roster
 from course.grading.results.feedback import HideHiddenTests
 from course.grading.run.sandbox import Cgroup, Limits
 from course.layout import run_nbgrader
+from course.notebook import is_hand_graded
 
 MODULE = "00_welcome"
 TIMEOUT = "10"
@@ -509,7 +510,7 @@ def test_progress_saved_tells_unrun_from_unanswered_and_names_hand_graded_points
     assert "not run: the saved notebook has no results" in out, out
     assert "not attempted yet" not in out, out
     memos = sum(grading(c).get("points", 0) for c in read(notebook).cells
-                if grading(c).get("grade") and grading(c).get("solution"))
+                if is_hand_graded(c))
     assert memos > 0 and f"Written answers (the memos, {memos:g} points)" in out, out
     assert "solutions/<module>/<module>.ipynb" in out and "--self-assess" in out, out
 

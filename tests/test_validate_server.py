@@ -7,6 +7,7 @@ import re
 import nbformat
 from nbtools import grading, is_test_cell, release_path
 
+from course.notebook import is_hand_graded
 from course.validate_server import BY_HAND, NOT_ANSWERED, WRONG, for_learner
 
 MODULE = "03_metrics"
@@ -17,7 +18,7 @@ def failed_entries(notebook):
     wrong) and the memo, with nbgrader's errors."""
     tests = [c for c in notebook.cells if is_test_cell(c)][:2]
     memo = next(c for c in notebook.cells
-                if grading(c).get("grade") and grading(c).get("solution"))
+                if is_hand_graded(c))
     long = ("\x1b[0;31m✘ `x` is a share between 0 and 1, " + "and this message goes on " * 8
             + "to the end.\x1b[0m")  # coloured, as the kernel's traceback is
     raws = ["… `precision` is not answered yet: replace None with your answer.", long,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import nbformat
 from nbtools import SOLUTION, grading, is_answer_cell, read, solution_path
 
+from course.notebook import is_hand_graded
+
 
 def _unmarked(source: str) -> str:
     block = SOLUTION.search(source)
@@ -14,8 +16,7 @@ def _unmarked(source: str) -> str:
 
 
 def _is_written_answer(cell) -> bool:
-    meta = grading(cell)
-    return cell.cell_type == "markdown" and bool(meta.get("solution") and meta.get("grade"))
+    return cell.cell_type == "markdown" and is_hand_graded(cell)
 
 
 def answers_to_type(release: dict, module: str, share: float) -> dict[int, str]:
