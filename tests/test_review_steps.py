@@ -218,6 +218,25 @@ def test_the_hold_reason_is_on_top_of_the_notebook_and_never_in_feedback(tmp_pat
     assert len(nbformat.read(path, as_version=4).cells) == 1, "removed once graded"
 
 
+def test_the_note_keeps_nbgraders_read_only_mode_and_leaves_unchanged_notebooks_alone(
+        tmp_path, monkeypatch):
+    """nbgrader writes autograded notebooks 444; as an instructor's account (not root) a
+    plain write fails with PermissionError, as it did on the hub."""
+    path = _note_notebook(tmp_path / "autograded" / "tom" / A)
+    path.chmod(0o444)
+    writes = []
+    real_write = nbformat.write
+    monkeypatch.setattr(nbformat, "write", lambda nb, where: (
+        writes.append(oct(Path(where).stat().st_mode & 0o777)), real_write(nb, where))[1])
+    write_note(path.parent, None, A, "tom")
+    assert writes == [], "a notebook without a note and none to add is not rewritten"
+    write_note(path.parent, ["a dead kernel"], A, "tom")
+    assert writes == ["0o644"], "made writable by its owner for the write"
+    assert path.stat().st_mode & 0o777 == 0o444, "and read-only again after it"
+    write_note(path.parent, ["a dead kernel"], A, "tom")
+    assert len(writes) == 1, "the same note is not written again"
+
+
 def test_hints_stay_folded_in_feedback_and_the_formgrader():
     from course.grading.results.sanitize import SanitizeStudentHTML
 

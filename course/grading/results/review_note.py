@@ -9,6 +9,7 @@ shows it: :class:`course.grading.results.feedback.HideHiddenTests` drops it.
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import nbformat
@@ -40,11 +41,28 @@ def note_text(reasons: list[str], assignment: str, student: str) -> str:
 
 
 def write_note(folder: Path, reasons: list[str] | None, assignment: str, student: str) -> None:
-    """Put the note at the top of each notebook in ``folder``; remove it if ``reasons`` is None."""
+    """Put the note at the top of each notebook in ``folder``; remove it if ``reasons`` is None.
+
+    nbgrader leaves autograded notebooks read-only (mode 444): a notebook that needs a
+    change is made writable for the write and given its mode back; one that needs none
+    is not touched.
+    """
     for path in sorted(folder.glob("*.ipynb")):
-        nb = without_note(read(path))
+        nb = read(path)
+        before = len(nb.cells), nb.cells[0].source if nb.cells else ""
+        nb = without_note(nb)
         if reasons is not None:
             cell = nbformat.v4.new_markdown_cell(note_text(reasons, assignment, student))
             cell.metadata["course"] = {MARK: True}
             nb.cells.insert(0, cell)
+        if (len(nb.cells), nb.cells[0].source if nb.cells else "") != before:
+            _write_keeping_mode(nb, path)
+
+
+def _write_keeping_mode(nb: NotebookNode, path: Path) -> None:
+    mode = path.stat().st_mode
+    path.chmod(mode | stat.S_IWUSR)
+    try:
         nbformat.write(nb, path)
+    finally:
+        path.chmod(mode)
