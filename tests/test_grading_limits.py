@@ -424,3 +424,18 @@ def test_a_killed_grader_leaves_no_scratch_folder(tmp_path, sig):
     assert _leftovers(scratch) == [], _leftovers(scratch)
     rows = _rows(course)
     assert all("not graded yet" in rows[s]["reasons"] for s in ("a", "b")), rows
+
+
+def test_a_submission_held_at_its_memory_limit_says_memory(tmp_path):
+    """The cgroup may hold a memory bomb at its limit instead of killing it; the reason must
+    still say memory, not only what failed after (seen: "a cell's output never ended")."""
+    from course.grading.results.report import kernel_problems
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["course"] = {"memory_limit_hits": 3}
+    nbformat.write(nb, tmp_path / "03_metrics.ipynb")
+    assert any("reached its memory limit" in p for p in kernel_problems(tmp_path, 10))
+    nb.metadata["course"] = {"memory_limit_kills": 1, "memory_limit_hits": 3}
+    nbformat.write(nb, tmp_path / "03_metrics.ipynb")
+    assert kernel_problems(tmp_path, 10) == [
+        "the submission went over its memory limit: 1 of its processes were stopped"]

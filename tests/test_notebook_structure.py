@@ -130,6 +130,10 @@ def test_caption_lint_catches_a_bare_figure_and_an_image_without_alt_text():
              new.new_markdown_cell("![](figure.png) and ![a chart of costs](costs.png)")]
     assert caption_problems(cells) == [
         "cell 1: a figure with no caption sentence in the cell under it",
+        "cell 1: show figures with `plots.show(fig, alt)`, whose alt sentence a screen reader "
+        "reads (plt.show gives the image no text alternative)",
+        "cell 3: show figures with `plots.show(fig, alt)`, whose alt sentence a screen reader "
+        "reads (plt.show gives the image no text alternative)",
         "cell 5: an image without alt text"]
 
 

@@ -15,7 +15,8 @@ counted from 1) and its grade id, so an author can find it:
    "Grader's notes".
 4. ``exercises.toml``: every exercise lists wrong answers, and at least one names its
    mistake (``says``), unless it is a choice.
-5. Markdown: no ``$`` outside ``$$...$$`` (two of them render as maths); every figure is
+5. Markdown and figures: no ``$`` outside ``$$...$$`` (two of them render as maths);
+   every figure is shown with ``plots.show(fig, alt)`` (its text alternative) and
    followed by a markdown cell opening with a caption sentence; images have alt text.
 6. README: the module table has a row for the module with a Binder launch link.
 """
@@ -208,9 +209,14 @@ def caption_problems(cells: list[NotebookNode]) -> list[str]:
                     re.search(r'alt="([^"]*)"', image.group("tag")) or [None, ""])[1]
                 if not (alt or "").strip():
                     problems.append(f"{cell_label(cells, i)}: an image without alt text")
-        elif DRAWS.search(cell.source) and not _captioned(cells, i):
-            problems.append(f"{cell_label(cells, i)}: a figure with no caption sentence in "
-                            "the cell under it")
+        elif DRAWS.search(cell.source):
+            if not _captioned(cells, i):
+                problems.append(f"{cell_label(cells, i)}: a figure with no caption sentence in "
+                                "the cell under it")
+            if "plt.show(" in cell.source:
+                problems.append(f"{cell_label(cells, i)}: show figures with "
+                                "`plots.show(fig, alt)`, whose alt sentence a screen reader "
+                                "reads (plt.show gives the image no text alternative)")
     return problems
 
 

@@ -85,6 +85,9 @@ def kernel_problems(autograded: Path, timeout: int | None) -> list[str]:
         if kills:
             problems.append(f"the submission went over its memory limit: {kills} of its "
                             "processes were stopped")
+        elif nb.metadata.get("course", {}).get("memory_limit_hits", 0):
+            problems.append("the submission reached its memory limit (all its processes "
+                            "together); what failed after it was slowed or stopped by that")
         for index, cell in enumerate(nb.cells):
             for output in error_outputs(cell):
                 template = KERNEL_ERRORS.get(output.get("ename", ""))

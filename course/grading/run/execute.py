@@ -94,6 +94,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return [*prefix, *kernel_cmd], kw
 
     oom_kills: int = 0
+    limit_hits: int = 0
     _args_fd: int | None = None
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
@@ -108,6 +109,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart)
         if getattr(self, "_cgroup", None) is not None:  # cleaned up twice by nbclient
             self.oom_kills = self._cgroup.oom_kills()
+            self.limit_hits = self._cgroup.limit_hits()
             self._cgroup = None
         if getattr(self, "_run", None) is not None:
             sandbox.release(self._run)
@@ -144,9 +146,12 @@ class SandboxedExecute(Execute):
         self._setup_error = ""
         self._disk_full = 0  # the first cell that ran out of disk (1-based)
         nb, resources = super().preprocess(nb, resources, km)
-        kills = getattr(getattr(self, "_manager", None), "oom_kills", 0)
+        manager = getattr(self, "_manager", None)
+        kills, hits = getattr(manager, "oom_kills", 0), getattr(manager, "limit_hits", 0)
         if kills:
             nb.metadata.setdefault("course", {})["memory_limit_kills"] = kills
+        elif hits:
+            nb.metadata.setdefault("course", {})["memory_limit_hits"] = hits
         if self._setup_error:
             nb.metadata.setdefault("course", {})["setup_error"] = self._setup_error
         if self._disk_full:

@@ -334,6 +334,18 @@ class Cgroup:
 
     def oom_kills(self) -> int:
         """Return how many processes the kernel killed for going over the memory limit."""
+        return self._memory_event("oom_kill")
+
+    def limit_hits(self) -> int:
+        """Return how often the processes together reached the memory limit (cgroup v2).
+
+        Reaching it does not always end in a kill: the kernel may instead reclaim the
+        submission's pages until it barely runs, and then fail for another reason (a
+        time-out, output that never ends). This count says memory was the cause.
+        """
+        return self._memory_event("max")
+
+    def _memory_event(self, event: str) -> int:
         for folder in self.folders:
             for name in ("memory.oom_control", "memory.events"):
                 try:
@@ -341,7 +353,7 @@ class Cgroup:
                 except OSError:
                     continue
                 for line in text.splitlines():
-                    if line.startswith("oom_kill "):
+                    if line.startswith(f"{event} "):
                         return int(line.split()[1])
         return 0
 
