@@ -49,6 +49,9 @@ KERNEL_ERRORS = {
                          "were not run",
     "NotRun": "cell {cell} was not run: {evalue}",
 }
+#: What the grading log says when a submission that could not be graded had reached its
+#: memory limit (the report reads it back as the cause).
+MEMORY_LIMIT_HIT = "the submission reached its memory limit"
 #: Errors that say a cell was stopped by a time limit.
 TIMEOUTS = frozenset({"CellTimeoutError", "SubmissionTimeout"})
 

@@ -439,3 +439,14 @@ def test_a_submission_held_at_its_memory_limit_says_memory(tmp_path):
     nbformat.write(nb, tmp_path / "03_metrics.ipynb")
     assert kernel_problems(tmp_path, 10) == [
         "the submission went over its memory limit: 1 of its processes were stopped"]
+
+
+def test_a_submission_that_failed_at_its_memory_limit_says_memory():
+    """When nbgrader could not grade it, the log line the grader writes names the cause."""
+    from course.grading.results.report import failure_reason
+    from course.outcomes import MEMORY_LIMIT_HIT
+
+    log = f"[SandboxedExecute] {MEMORY_LIMIT_HIT} (0 processes killed, 5 times at the limit)\n"
+    said = failure_reason({"log": log + "Timeout waiting for IOPub output", "error": ""})
+    assert said.startswith(MEMORY_LIMIT_HIT) and "output never ended" in said
+    assert "memory limit" not in failure_reason({"log": "Timeout waiting for IOPub output"})

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 from course.grading.records.gradebook import Standing
 from course.grading.results.csvsafe import inert_rows
 from course.notebook import error_outputs, grade_id, read
-from course.outcomes import KERNEL_ERRORS
+from course.outcomes import KERNEL_ERRORS, MEMORY_LIMIT_HIT
 
 GRADED, BY_HAND, REVIEW, MISSING = "graded", "grade by hand", "needs review", "missing"
 NOT_GRADED = "not graded"
@@ -110,6 +110,13 @@ def setup_error(autograded: Path) -> str:
 def failure_reason(result: dict[str, Any]) -> str:
     """Explain why nbgrader could not grade a submission, from its log and traceback."""
     text = f"{result.get('log', '')}\n{result.get('error', '')}"
+    reason = _failure(text)
+    if MEMORY_LIMIT_HIT in text:  # the cause, whatever failed after it
+        return f"{MEMORY_LIMIT_HIT} (all its processes together): {reason}"
+    return reason
+
+
+def _failure(text: str) -> str:
     if "DeadKernelError" in text or "Kernel died" in text:
         return "the kernel died (a crash, or it ran out of memory); the items are ungraded"
     if "UnresponsiveKernelError" in text or "became unresponsive" in text:

@@ -36,6 +36,7 @@ from traitlets import Bool, Integer
 from course.grading.judging import judge
 from course.grading.run import evidence, sandbox
 from course.notebook import error_outputs, exercise_of, is_answer_cell, is_test_cell
+from course.outcomes import MEMORY_LIMIT_HIT
 
 ENCODE = "__import__('course.grading.run.evidence', fromlist=['encode']).encode(({value}))"
 ENCODE_MODEL = ("__import__('course.grading.run.evidence', fromlist=['encode_model'])"
@@ -145,7 +146,11 @@ class SandboxedExecute(Execute):
         self._answered = False  # an answer cell has run (later course cells may use it)
         self._setup_error = ""
         self._disk_full = 0  # the first cell that ran out of disk (1-based)
-        nb, resources = super().preprocess(nb, resources, km)
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+        except Exception:
+            self._log_memory_limit()  # nbgrader's log is all the report sees of a failure
+            raise
         manager = getattr(self, "_manager", None)
         kills, hits = getattr(manager, "oom_kills", 0), getattr(manager, "limit_hits", 0)
         if kills:
@@ -170,6 +175,14 @@ class SandboxedExecute(Execute):
 
     def _remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
+
+    def _log_memory_limit(self) -> None:
+        """Say in the log when a submission that failed had reached its memory limit."""
+        manager = getattr(self, "_manager", None)
+        kills, hits = getattr(manager, "oom_kills", 0), getattr(manager, "limit_hits", 0)
+        if kills or hits:
+            self.log.error("%s (%d processes killed, %d times at the limit)", MEMORY_LIMIT_HIT,
+                           kills, hits)
 
     def _cell_timeout(self, cell: NotebookNode) -> int | None:
         remaining, timeout = self._remaining(), self.timeout or None
