@@ -151,8 +151,7 @@ class SandboxedExecute(Execute):
         except Exception:
             self._log_memory_limit()  # nbgrader's log is all the report sees of a failure
             raise
-        manager = getattr(self, "_manager", None)
-        kills, hits = getattr(manager, "oom_kills", 0), getattr(manager, "limit_hits", 0)
+        kills, hits = self._memory_events()
         if kills:
             nb.metadata.setdefault("course", {})["memory_limit_kills"] = kills
         elif hits:
@@ -176,10 +175,14 @@ class SandboxedExecute(Execute):
     def _remaining(self) -> float | None:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
+    def _memory_events(self) -> tuple[int, int]:
+        """Return the kernel's cgroup counts: processes killed, and times at the limit."""
+        manager = getattr(self, "_manager", None)
+        return getattr(manager, "oom_kills", 0), getattr(manager, "limit_hits", 0)
+
     def _log_memory_limit(self) -> None:
         """Say in the log when a submission that failed had reached its memory limit."""
-        manager = getattr(self, "_manager", None)
-        kills, hits = getattr(manager, "oom_kills", 0), getattr(manager, "limit_hits", 0)
+        kills, hits = self._memory_events()
         if kills or hits:
             self.log.error("%s (%d processes killed, %d times at the limit)", MEMORY_LIMIT_HIT,
                            kills, hits)
