@@ -252,6 +252,14 @@ def test_one_row_per_roster_student_missing_included(cohort_run):
 
 
 @pytest.mark.slow
+def test_the_terminal_shows_the_report_not_a_kernels_banner(cohort_run):
+    """The preflight's kernel and the workers' kernels print to logs, not to the instructor."""
+    _, _, result = cohort_run
+    for banner in ("Ctrl-C will not work", "To connect another client", "--existing"):
+        assert banner not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+@pytest.mark.slow
 def test_right_and_wrong_scores_and_export_matches_gradebook(cohort_run):
     course, rows, _ = cohort_run
     assert (rows["a-right"]["status"], rows["a-right"]["score"]) == ("graded", "3")

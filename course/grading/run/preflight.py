@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -84,7 +85,12 @@ def _first_error(probe: NotebookNode) -> tuple[int, str, str] | None:
 
 def _run(probe: NotebookNode, folder: Path, limits: sandbox.Limits, sandboxed: bool,
          timeout: int) -> tuple[int, str, str] | None:
-    """Run ``probe`` in a sandboxed kernel in ``folder``; return its first error, if any."""
+    """Run ``probe`` in a sandboxed kernel in ``folder``; return its first error, if any.
+
+    The kernel's own output (ipykernel's banner, a crash's message) goes to a log
+    beside ``folder``, not to the instructor's terminal; a kernel that dies says
+    its last line there.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
@@ -96,15 +102,27 @@ def _run(probe: NotebookNode, folder: Path, limits: sandbox.Limits, sandboxed: b
     client = NotebookClient(probe, km=manager, timeout=timeout, allow_errors=True,
                             kernel_name=name, resources={"metadata": {"path": str(folder)}})
     handlers = _signal_handlers()
+    log_path = folder.parent / "kernel.log"
     try:
-        client.execute()
+        with open(log_path, "wb") as log:
+            client.execute(stdout=log, stderr=subprocess.STDOUT)
     except DeadKernelError:
-        return 0, "DeadKernelError", "the kernel died during the setup"
+        return 0, "DeadKernelError", "the kernel died during the setup" + _last_line(log_path)
     except CellTimeoutError:
         return 0, "CellTimeoutError", f"the setup took longer than {timeout} s"
     finally:
         _restore(handlers)  # nbclient leaves SIGINT and SIGTERM at their defaults
     return _first_error(probe)
+
+
+def _last_line(log: Path) -> str:
+    """Return ``": <the log's last non-empty line>"``, or "" if it has none."""
+    try:
+        lines = [line.strip() for line in log.read_text(errors="replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [line for line in lines if line]
+    return f": {lines[-1][:300]}" if lines else ""
 
 
 def _signal_handlers() -> dict[int, Any]:
