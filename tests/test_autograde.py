@@ -74,7 +74,7 @@ def graded_course(tmp_path_factory):
     require_sandbox()
     course = make_course(tmp_path_factory.mktemp("course"), MODULES)
     for module in MODULES:
-        nbgrader("generate_assignment", module, "--force", cwd=course)
+        # no generate_assignment first: `course grade` records the assignment itself
         _submit(course, "solution", module, read(solution_path(module)))
         _submit(course, "wrong", module, _replace_answers(module, lambda e: e.wrong[0].code))
         graded = subprocess.run([sys.executable, "-m", "course", "grade", module, "submitted",
