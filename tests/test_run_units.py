@@ -1,0 +1,550 @@
+"""Unit tests of running a submission (``course.grading.run``), in process, no kernel.
+
+The slow tests grade real notebooks through ``python -m course grade``; these
+check the decisions behind them with fakes: what the worker pool does when a
+worker dies or raises, what a failed preflight probe tells the instructor, how
+the sandbox's command line and cgroups are built, and what a worker keeps.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course.grading.coursedir import GradingError
+from course.grading.run import parallel, preflight, sandbox, worker
+from course.grading.run.worker import Settings, WorkerResult
+
+# --- parallel: the worker pool ------------------------------------------------------------
+
+
+class FakePool:
+    """A ProcessPoolExecutor that runs ``worker.grade`` at once, in this process."""
+
+    made: list[FakePool] = []
+
+    def __init__(self, max_workers, mp_context=None, initializer=None, initargs=()):
+        self.max_workers, self.initargs = max_workers, initargs
+        self.shutdowns: list[dict] = []
+        self._processes: dict[int, object] = {}
+        FakePool.made.append(self)
+
+    def submit(self, function, *args):
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # noqa: BLE001 (the future carries it, as a pool's does)
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait=True, cancel_futures=False):
+        self.shutdowns.append({"wait": wait, "cancel_futures": cancel_futures})
+
+
+@pytest.fixture
+def pool(monkeypatch):
+    """Replace the process pool by :class:`FakePool`; ``deaths`` says who kills a worker."""
+    FakePool.made = []
+    deaths: dict[str, int] = {}
+
+    def grade(assignment, student, notebook):
+        if deaths.get(student, 0) > 0:
+            deaths[student] -= 1
+            raise BrokenProcessPool("a worker died")
+        if student == "buggy":
+            raise ValueError("cannot read the notebook")
+        return WorkerResult(student, True, log=f"graded {notebook}")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", FakePool)
+    monkeypatch.setattr(worker, "grade", grade)
+    return deaths
+
+
+def _jobs(*students: str) -> dict[str, Path]:
+    return {s: Path(f"/submitted/{s}.ipynb") for s in students}
+
+
+def test_every_student_is_graded_once(pool):
+    results = list(parallel.run(Path("/t"), "00_welcome", _jobs("a", "b", "c"), 2, Settings()))
+    assert sorted(r.student for r in results) == ["a", "b", "c"]
+    assert all(r.success for r in results)
+    assert len(FakePool.made) == 1 and FakePool.made[0].max_workers == 2
+
+
+def test_a_dead_worker_is_retried_not_blamed_on_the_student(pool):
+    pool["b"] = 1  # the first try dies, the second succeeds
+    results = {r.student: r for r in parallel.run(Path("/t"), "m", _jobs("a", "b", "c"), 3,
+                                                   Settings())}
+    assert results["b"].success and results["b"].error == ""
+    assert [p.max_workers for p in FakePool.made] == [3, 1]  # b alone in a pool of its own
+
+
+def test_a_student_whose_worker_dies_twice_is_reported_alone(pool):
+    pool["b"] = 2
+    results = {r.student: r for r in parallel.run(Path("/t"), "m", _jobs("a", "b"), 2,
+                                                   Settings())}
+    assert results["a"].success
+    assert not results["b"].success
+    assert "the worker process died twice" in results["b"].error
+    assert "run grade again for this student" in results["b"].error
+
+
+def test_a_bug_in_one_run_fails_only_that_student(pool):
+    results = {r.student: r for r in parallel.run(Path("/t"), "m", _jobs("a", "buggy"), 2,
+                                                   Settings())}
+    assert results["a"].success
+    assert not results["buggy"].success
+    assert "ValueError: cannot read the notebook" in results["buggy"].error
+    assert len(FakePool.made) == 1  # not retried: the worker did not die
+
+
+def test_workers_never_outnumber_students_and_share_the_cores(pool, monkeypatch):
+    monkeypatch.setattr(parallel, "default_workers", lambda: 8)
+    list(parallel.run(Path("/t"), "m", _jobs("a", "b"), 16, Settings()))
+    made = FakePool.made[0]
+    assert made.max_workers == 2
+    assert made.initargs[1].threads == 4  # 8 cores over 2 workers
+
+
+def test_one_worker_leaves_thread_counts_alone(pool):
+    list(parallel.run(Path("/t"), "m", _jobs("a"), 4, Settings()))
+    assert FakePool.made[0].initargs[1].threads == 0
+
+
+def test_stopping_early_stops_the_workers_without_waiting(pool, monkeypatch):
+    killed = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    results = parallel.run(Path("/t"), "m", _jobs("a", "b", "c"), 2, Settings())
+    next(results)
+    FakePool.made[0]._processes = {4242: None}
+    results.close()  # the caller stops asking (an error, Ctrl-C)
+    made = FakePool.made[0]
+    assert made.shutdowns[0] == {"wait": False, "cancel_futures": True}
+    assert killed == [(4242, signal.SIGTERM)]
+
+
+def test_a_finished_pass_waits_for_its_workers(pool):
+    list(parallel.run(Path("/t"), "m", _jobs("a"), 1, Settings()))
+    assert FakePool.made[0].shutdowns == [{"wait": True, "cancel_futures": False}]
+
+
+def test_parallel_grading_refuses_a_gradebook_that_is_not_sqlite():
+    from traitlets.config import Config
+
+    config = Config()
+    config.CourseDirectory.db_url = "postgresql://host/gradebook"
+    with pytest.raises(ValueError, match="needs an SQLite gradebook"):
+        parallel.db_path(config)
+    config.CourseDirectory.db_url = "sqlite:////course/gradebook.db"
+    assert parallel.db_path(config) == Path("/course/gradebook.db")
+
+
+def test_default_workers_is_at_least_one():
+    assert parallel.default_workers() >= 1
+
+
+# --- worker: one student in a scratch course ----------------------------------------------
+
+
+class FakeCourseDir:
+    def __init__(self, root: Path):
+        self.root = root
+        self.autograded_directory, self.feedback_directory = "autograded", "feedback"
+
+    def format_path(self, step: str, student: str, assignment: str) -> str:
+        return str(self.root / step / student / assignment)
+
+
+class FakeApi:
+    def __init__(self, root: Path, graded: dict, feedback: dict):
+        self.coursedir = FakeCourseDir(root)
+        self.graded, self.feedback_reply, self.feedback_asked = graded, feedback, False
+
+    def autograde(self, assignment, student, force, create):
+        if self.graded.get("success"):
+            (self.coursedir.root / "autograded" / student / assignment).mkdir(parents=True)
+        return self.graded
+
+    def generate_feedback(self, assignment, student, force):
+        self.feedback_asked = True
+        return self.feedback_reply
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """A worker's state with a fake nbgrader API; returns a function that sets its replies."""
+    from course.grading.records import gradebook
+
+    monkeypatch.setattr(gradebook, "read_scores", lambda db, a, s: {"q1": 1.0})
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(worker, "_STATE", {})
+
+    def make(graded: dict, feedback: dict | None = None) -> FakeApi:
+        api = FakeApi(tmp_path / "scratch", graded, feedback or {"success": True})
+        worker._STATE.update(scratch=tmp_path / "scratch", api=api, db_url="sqlite:///x")
+        return api
+
+    submitted = tmp_path / "in" / "m.ipynb"
+    submitted.parent.mkdir()
+    submitted.write_text("{}")
+    return make, submitted
+
+
+def test_worker_returns_scores_and_folders_of_a_graded_student(scratch):
+    make, notebook = scratch
+    api = make({"success": True, "log": "ok"})
+    result = worker.grade("m", "ada", str(notebook))
+    assert result.success and result.scores == {"q1": 1.0} and result.log == "ok"
+    assert result.autograded == str(api.coursedir.root / "autograded" / "ada" / "m")
+    assert result.feedback == ""  # the fake wrote no feedback folder
+    assert api.feedback_asked
+
+
+def test_worker_writes_no_feedback_when_autograde_failed(scratch):
+    make, notebook = scratch
+    api = make({"success": False, "error": "Traceback: DeadKernelError"})
+    result = worker.grade("m", "ada", str(notebook))
+    assert not result.success and "DeadKernelError" in result.error
+    assert not api.feedback_asked and result.autograded == ""
+
+
+def test_worker_reports_a_feedback_failure_separately(scratch):
+    make, notebook = scratch
+    make({"success": True}, {"success": False, "error": "template broke"})
+    result = worker.grade("m", "ada", str(notebook))
+    assert result.success and result.feedback_error == "template broke"
+
+
+def test_a_resubmission_replaces_the_earlier_files(scratch):
+    make, notebook = scratch
+    api = make({"success": True})
+    stale = api.coursedir.root / "submitted" / "ada" / "m" / "old-answer.py"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("x = 1")
+    worker.grade("m", "ada", str(notebook))
+    assert not stale.exists()
+    assert (stale.parent / "m.ipynb").is_file()
+
+
+def test_share_cores_keeps_a_thread_count_the_instructor_set(monkeypatch):
+    for name in worker.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    worker.share_cores(0)
+    assert os.environ["OMP_NUM_THREADS"] == "3"
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"  # never 0 threads
+
+
+def test_a_stopped_worker_removes_its_scratch_course(tmp_path, monkeypatch):
+    folder = tmp_path / "worker-1"
+    folder.mkdir()
+    monkeypatch.setattr(worker, "_STATE", {"scratch": folder})
+    monkeypatch.setattr(sandbox, "clean_up", lambda: None)
+
+    def exit_(code):
+        raise SystemExit(code)
+
+    monkeypatch.setattr(os, "_exit", exit_)
+    with pytest.raises(SystemExit) as stopped:
+        worker.stop(signal.SIGTERM)
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert not folder.exists()
+
+
+# --- preflight: what a failed probe of the course's setup means ---------------------------
+
+
+def _setup_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    answer = nbformat.v4.new_code_cell("x = None")
+    answer.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "q1"}
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"),
+                nbformat.v4.new_code_cell("import course.checks"),
+                nbformat.v4.new_code_cell("   "),
+                nbformat.v4.new_code_cell("data = load()"),
+                answer,
+                nbformat.v4.new_code_cell("after = 1")]
+    return nb
+
+
+def test_setup_cells_stop_at_the_first_answer():
+    cells = preflight.setup_cells(_setup_notebook())
+    assert [c.source for c in cells] == ["import course.checks", "data = load()"]
+
+
+def test_the_probe_imports_the_course_before_the_setup():
+    probe = preflight._probe(_setup_notebook())
+    assert [c.source for c in probe.cells] == [preflight.PROBE, "import course.checks",
+                                               "data = load()"]
+
+
+def test_first_error_names_the_cell_and_shortens_the_message():
+    probe = preflight._probe(_setup_notebook())
+    probe.cells[2].outputs = [nbformat.v4.new_output("error", ename="DatasetError",
+                                                     evalue="no\n  data " + "x" * 400,
+                                                     traceback=[])]
+    index, ename, evalue = preflight._first_error(probe)
+    assert (index, ename) == (2, "DatasetError")
+    assert evalue.startswith("no data ") and len(evalue) == 300
+    assert preflight._first_error(preflight._probe(_setup_notebook())) is None
+
+
+@pytest.mark.parametrize(("ename", "advice"), [
+    ("ModuleNotFoundError", "pip install -e ."),
+    ("ImportError", "pip install -e ."),
+    ("DatasetError", "COURSE_DATASETS"),
+    ("MemoryError", "raise --memory-mb"),
+    ("DeadKernelError", "the limit of 1024 MB"),
+    ("ZeroDivisionError", "run the notebook's setup cells"),
+])
+def test_explain_gives_the_fix_for_each_kind_of_failure(ename, advice):
+    assert advice in preflight.explain("03_metrics", ename, "", 1024)
+
+
+@pytest.fixture
+def release(tmp_path):
+    path = tmp_path / "release" / "03_metrics" / "03_metrics.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(_setup_notebook(), path)
+    return path
+
+
+def test_preflight_passes_when_the_probe_runs(release, monkeypatch):
+    seen = {}
+
+    def run(probe, folder, limits, sandboxed, timeout):
+        seen.update(copied=(folder / "03_metrics.ipynb").is_file(), timeout=timeout,
+                    folder=folder)
+
+    monkeypatch.setattr(preflight, "_run", run)
+    preflight.preflight(release, "03_metrics", sandbox.Limits(), timeout=5)
+    assert seen["copied"]  # the release's folder, as a submission's would be
+    assert seen["timeout"] == preflight.MIN_TIMEOUT  # a cold kernel gets its minimum
+    assert not seen["folder"].exists()  # the scratch copy is removed
+
+
+@pytest.mark.parametrize(("index", "where"), [(0, "importing the course"),
+                                              (2, "setup cell 2 of 03_metrics")])
+def test_a_failed_probe_stops_grading_saying_where_and_how_to_fix(release, monkeypatch,
+                                                                   index, where):
+    monkeypatch.setattr(preflight, "_run", lambda *args: (index, "ModuleNotFoundError",
+                                                          "No module named 'course'"))
+    with pytest.raises(GradingError) as error:
+        preflight.preflight(release, "03_metrics", sandbox.Limits(), timeout=600)
+    message = str(error.value)
+    assert "nothing was graded" in message and where in message
+    assert "ModuleNotFoundError: No module named 'course'" in message
+    assert "Fix: " in message and "pip install -e ." in message
+
+
+def test_preflight_restores_the_grading_process_signal_handlers():
+    def handler(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        saved = preflight._signal_handlers()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # as nbclient leaves it
+        preflight._restore(saved)
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --- sandbox: the command line and the cgroups --------------------------------------------
+
+
+@pytest.fixture
+def fake_bwrap(monkeypatch, tmp_path):
+    """A sandbox whose bwrap and read-only paths are given, not probed."""
+    monkeypatch.setattr(sandbox, "bwrap", lambda: "/usr/bin/bwrap")
+    shown = tmp_path / "python"
+    shown.mkdir()
+    monkeypatch.setattr(sandbox, "readonly_paths", lambda: (shown,))
+    for name in sandbox.PASSED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return shown
+
+
+def _after(args: list[str], option: str, value: str | None = None) -> list[list[str]]:
+    """Return the arguments that follow each ``option`` (with ``value``, if given)."""
+    return [args[i + 1:i + 3] for i, a in enumerate(args)
+            if a == option and (value is None or args[i + 1] == value)]
+
+
+def test_command_runs_the_kernel_in_a_closed_sandbox(fake_bwrap, tmp_path):
+    run, cwd = tmp_path / "cgk-1", tmp_path / "student"
+    cmd = sandbox.command(["python", "-m", "ipykernel"], run, cwd, cwd, disk_mb=64)
+    assert cmd[0] == "/usr/bin/bwrap"
+    for flag in ("--unshare-all", "--die-with-parent", "--clearenv", "--new-session"):
+        assert flag in cmd
+    assert ["--cap-drop", "ALL"] == cmd[cmd.index("--cap-drop"):cmd.index("--cap-drop") + 2]
+    assert [str(fake_bwrap), str(fake_bwrap)] in _after(cmd, "--ro-bind")
+    assert [str(run), str(run)] in _after(cmd, "--bind")
+    assert [str(cwd), sandbox.STAGE] in _after(cmd, "--ro-bind")  # the submission: read only
+    assert cmd[-3:] == ["python", "-m", "ipykernel"]
+    assert cmd[cmd.index("--") + 1:cmd.index("--") + 3] == ["/bin/sh", "-c"]
+
+
+def test_tmp_and_the_working_copy_are_size_limited(fake_bwrap, tmp_path):
+    cwd = tmp_path / "student"
+    cmd = sandbox.command(["k"], tmp_path / "run", cwd, cwd, disk_mb=64)
+    sizes = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--size"]
+    mounts = [cmd[i + 3] for i, a in enumerate(cmd) if a == "--size"]
+    assert sizes == [str(64 * 2**20)] * 2 and mounts == ["/tmp", str(cwd)]
+    assert cmd.index("/tmp") < cmd.index("/usr")  # /tmp before any bind that may be in it
+
+
+def test_no_disk_limit_means_plain_tmpfs():
+    assert sandbox._tmpfs("/tmp", 0) == ["--tmpfs", "/tmp"]
+
+
+def test_only_listed_variables_enter_the_sandbox(fake_bwrap, tmp_path, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2")
+    monkeypatch.setenv("COURSE_DATASETS", "relative/data")
+    cmd = sandbox.command(["k"], tmp_path / "run", tmp_path, tmp_path)
+    assert ["OMP_NUM_THREADS", "2"] in _after(cmd, "--setenv")
+    assert "hunter2" not in " ".join(cmd)
+    datasets = _after(cmd, "--setenv", "COURSE_DATASETS")[0][1]
+    assert Path(datasets).is_absolute() and datasets.endswith("relative/data")
+
+
+def test_hidden_arguments_go_through_a_pipe(fake_bwrap, tmp_path):
+    cmd = sandbox.command(["python", "-m", "ipykernel"], tmp_path / "run", tmp_path, tmp_path)
+    hidden, fd = sandbox.hide_arguments(cmd)
+    try:
+        assert hidden[:3] == ["/usr/bin/bwrap", "--args", str(fd)]
+        assert str(tmp_path) not in " ".join(hidden[:hidden.index("--")])
+        data = os.read(fd, 1 << 20)
+    finally:
+        os.close(fd)
+    assert data.split(b"\0")[:-1] == [a.encode() for a in cmd[1:cmd.index("--")]]
+    assert hidden[hidden.index("--"):] == cmd[cmd.index("--"):]
+
+
+def test_too_many_arguments_for_a_pipe_stay_on_the_command_line():
+    cmd = ["bwrap", *(["--ro-bind", "/" + "x" * 1000, "/y"] * 80), "--", "k"]
+    assert sandbox.hide_arguments(cmd) == (cmd, None)
+
+
+def test_without_bwrap_grading_says_how_to_install_it(monkeypatch):
+    sandbox.bwrap.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    try:
+        with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install bubblewrap"):
+            sandbox.bwrap()
+    finally:
+        sandbox.bwrap.cache_clear()
+
+
+def test_a_bwrap_that_cannot_sandbox_is_refused_with_the_reason(monkeypatch):
+    import subprocess
+
+    sandbox.bwrap.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/bwrap")
+    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 1, "", "bwrap: No permissions to creating new namespace\n"))
+    try:
+        with pytest.raises(sandbox.SandboxUnavailable) as error:
+            sandbox.bwrap()
+    finally:
+        sandbox.bwrap.cache_clear()
+    assert "No permissions to creating new namespace" in str(error.value)
+    assert "unprivileged_userns_clone" in str(error.value)
+    assert "--unsafe-no-sandbox" in str(error.value)
+
+
+def test_run_folders_are_tracked_and_removed(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "_LIVE", {})
+    removed = []
+
+    class FakeCgroup:
+        def remove(self):
+            removed.append(True)
+
+    first, second = sandbox.make_run_dir(), sandbox.make_run_dir()
+    assert first.name.startswith(sandbox.RUN_PREFIX) and first.is_dir()
+    sandbox.track(second, FakeCgroup())
+    sandbox.release(first)
+    assert not first.exists() and list(sandbox._LIVE) == [second]
+    sandbox.clean_up()
+    assert not second.exists() and removed == [True] and sandbox._LIVE == {}
+
+
+def test_cgroup_v2_sets_memory_swap_and_process_limits(monkeypatch, tmp_path):
+    (tmp_path / "cgroup.subtree_control").write_text("memory pids\n")
+    monkeypatch.setattr(sandbox, "_own_cgroup_v1", lambda controller: None)
+    monkeypatch.setattr(sandbox, "_v2_root", lambda: tmp_path)
+    made = sandbox.Cgroup.create(sandbox.Limits(memory_mb=100, processes=7))
+    assert made is not None and made.memory
+    folder = made.folders[0]
+    assert folder.parent == tmp_path and folder.name.startswith("course-grading-")
+    assert (folder / "memory.max").read_text() == str(100 * 2**20)
+    assert (folder / "memory.swap.max").read_text() == "0"
+    assert (folder / "pids.max").read_text() == "7"
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "memory pids\n"  # not rewritten
+
+
+def test_cgroup_v2_enables_the_memory_controller_when_off(monkeypatch, tmp_path):
+    (tmp_path / "cgroup.subtree_control").write_text("cpu\n")
+    monkeypatch.setattr(sandbox, "_own_cgroup_v1", lambda controller: None)
+    monkeypatch.setattr(sandbox, "_v2_root", lambda: tmp_path)
+    sandbox.Cgroup.create(sandbox.Limits())
+    assert (tmp_path / "cgroup.subtree_control").read_text() == "+memory +pids"
+
+
+def test_no_cgroup_where_none_can_be_made(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox, "_own_cgroup_v1", lambda controller: None)
+    monkeypatch.setattr(sandbox, "_v2_root", lambda: None)
+    assert sandbox.Cgroup.create(sandbox.Limits()) is None
+    monkeypatch.setattr(sandbox, "_v2_root", lambda: tmp_path / "missing")  # unreadable
+    assert sandbox.Cgroup.create(sandbox.Limits()) is None
+
+
+def test_cgroup_v1_without_memory_files_is_not_a_memory_limit(monkeypatch, tmp_path):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/prlimit")
+    parents = {"memory": tmp_path / "memory", "pids": tmp_path / "pids"}
+    for folder in parents.values():
+        folder.mkdir()
+    monkeypatch.setattr(sandbox, "_own_cgroup_v1", parents.get)
+    made = sandbox.Cgroup.create(sandbox.Limits())
+    assert made is not None and len(made.folders) == 2 and not made.memory
+    assert sandbox.limit_each_process(1024, made)[0] == "prlimit"  # the fallback
+    made.remove()
+    assert not any(f.exists() for f in made.folders)
+
+
+def test_memory_events_are_read_from_the_cgroup(tmp_path):
+    (tmp_path / "memory.events").write_text("low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\n")
+    cgroup = sandbox.Cgroup([tmp_path], [tmp_path / "cgroup.procs"], memory=True)
+    assert cgroup.oom_kills() == 2 and cgroup.limit_hits() == 12
+    assert sandbox.Cgroup([tmp_path / "gone"], []).oom_kills() == 0
+
+
+def test_entering_the_cgroups_writes_the_pid_to_each_then_runs_the_command(tmp_path):
+    import subprocess
+
+    procs = [tmp_path / "a.procs", tmp_path / "b.procs"]
+    cgroup = sandbox.Cgroup([tmp_path], procs)
+    done = subprocess.run([*cgroup.enter(), "echo", "kernel"], capture_output=True, text=True,
+                          check=True, timeout=30)
+    assert done.stdout == "kernel\n"
+    assert procs[0].read_text().strip().isdigit()
+    assert procs[0].read_text() == procs[1].read_text()
+
+
+def test_per_process_limit_only_when_no_cgroup_limits_memory(monkeypatch):
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: "/usr/bin/prlimit")
+    size = 512 * 2**20
+    assert sandbox.limit_each_process(512) == ["prlimit", f"--as={size}:{size}", "--"]
+    assert sandbox.limit_each_process(0) == []
+    limited = sandbox.Cgroup([], [], memory=True)
+    assert sandbox.limit_each_process(512, limited) == []
+    assert sandbox.limit_each_process(512, sandbox.Cgroup([], []))[0] == "prlimit"
