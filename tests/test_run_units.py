@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -18,7 +19,7 @@ import nbformat
 import pytest
 
 from course.grading.coursedir import GradingError
-from course.grading.run import parallel, preflight, sandbox, worker
+from course.grading.run import execute, parallel, preflight, sandbox, worker
 from course.grading.run.worker import Settings, WorkerResult
 
 # --- parallel: the worker pool ------------------------------------------------------------
@@ -548,3 +549,175 @@ def test_per_process_limit_only_when_no_cgroup_limits_memory(monkeypatch):
     limited = sandbox.Cgroup([], [], memory=True)
     assert sandbox.limit_each_process(512, limited) == []
     assert sandbox.limit_each_process(512, sandbox.Cgroup([], []))[0] == "prlimit"
+
+
+# --- execute: test cells judged in the grader, values read from the kernel ----------------
+
+TEST_CELL = ('check("bad_risk_share", bad_risk_share)\n### BEGIN HIDDEN TESTS\n'
+             'checks.grade("share", "bad_risk_share", bad_risk_share, "0.300")\n'
+             '### END HIDDEN TESTS')
+
+
+def _ok(value) -> dict:
+    from course.grading.run import evidence
+
+    return {"status": "ok", "data": {"text/plain": repr(evidence.encode(value))}}
+
+
+class FakeKernelClient:
+    """Answers a user-expressions request with ``replies`` (other messages first, if any)."""
+
+    def __init__(self, values: dict | None = None, foreign: int = 0, silent: bool = False):
+        self.values, self.foreign, self.asked = values or {}, foreign, []
+        self.silent = silent
+
+    def execute(self, code, silent, store_history, user_expressions):
+        self.asked.append(user_expressions)
+        return "mine"
+
+    async def _async_get_shell_msg(self, timeout):
+        if self.foreign:
+            self.foreign -= 1
+            return {"parent_header": {"msg_id": "other"}}
+        if self.silent:
+            raise TimeoutError  # as queue.Empty after the deadline
+        return {"parent_header": {"msg_id": "mine"},
+                "content": {"user_expressions": self.values}}
+
+
+def _executor(kc=None, budget: float | None = None, stopped: str = ""):
+
+    executor = execute.SandboxedExecute()
+    executor._module, executor._stopped = "00_welcome", stopped
+    executor._deadline = None if budget is None else time.monotonic() + budget
+    executor._out_of_time, executor._answered, executor._setup_error = False, False, ""
+    executor.kc = kc
+    return executor
+
+
+def _judged(executor, source: str = TEST_CELL) -> nbformat.NotebookNode:
+    import asyncio
+
+    cell = nbformat.v4.new_code_cell(source, execution_count=3)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 1,
+                                 "grade_id": "bad_risk_share_test"}
+    return asyncio.run(executor.async_execute_cell(cell, 4))
+
+
+def test_a_right_value_from_the_kernel_is_judged_right_in_the_grader():
+    kc = FakeKernelClient({"v0": _ok(0.3)})
+    cell = _judged(_executor(kc))
+    assert cell.metadata["course"]["verdict"]["status"] == "right"
+    assert not [o for o in cell.outputs if o.output_type == "error"]
+    assert "evidence" in kc.asked[0]["v0"]  # the kernel was asked for data, not to run a check
+    assert cell.execution_count is None
+
+
+def test_a_wrong_value_gets_the_learners_message_and_an_error():
+    cell = _judged(_executor(FakeKernelClient({"v0": _ok(0.5)})))
+    assert cell.metadata["course"]["verdict"]["status"] == "wrong"
+    assert cell.outputs[-1].output_type == "error"  # what makes nbgrader score it zero
+
+
+def test_an_error_in_the_kernel_is_named_in_the_verdict():
+    reply = {"status": "error", "ename": "NameError", "evalue": "name 'x' is not defined"}
+    cell = _judged(_executor(FakeKernelClient({"v0": reply})))
+    assert cell.outputs[-1].ename == "NameError"
+    assert "NameError: name 'x' is not defined" in cell.metadata["course"]["verdict"]["says"]
+
+
+def test_a_silent_kernel_fails_the_test_within_the_deadline():
+    cell = _judged(_executor(FakeKernelClient(silent=True)))
+    assert cell.outputs[-1].ename == "KernelError"
+    assert "did not answer" in cell.outputs[-1].evalue
+
+
+def test_a_kernel_flooding_other_replies_cannot_hold_the_grader():
+    limit = execute.MAX_FOREIGN
+    cell = _judged(_executor(FakeKernelClient({"v0": _ok(0.3)}, foreign=limit + 1)))
+    assert f"more than {limit} replies" in cell.outputs[-1].evalue
+    skipped = _judged(_executor(FakeKernelClient({"v0": _ok(0.3)}, foreign=3)))
+    assert skipped.metadata["course"]["verdict"]["status"] == "right"
+
+
+def test_a_test_cell_the_grader_cannot_read_scores_zero_with_the_reason():
+    cell = _judged(_executor(FakeKernelClient()), "print('no check here')")
+    assert "this test cell cannot be graded" in cell.outputs[-1].evalue
+    assert cell.metadata["course"]["verdict"]["status"] == "invalid"
+
+
+def test_an_answer_stopped_by_the_time_limit_is_not_graded_not_wrong():
+    executor = _executor(FakeKernelClient({"v0": _ok(None)}),
+                         stopped="cell 3 (q1) ran out of time and was stopped")
+    cell = _judged(executor)
+    assert cell.outputs[-1].ename == "NotRun"
+    assert "not graded: cell 3 (q1) ran out of time" in cell.outputs[-1].evalue
+    assert cell.metadata["course"]["verdict"]["exercise"] == "bad_risk_share"
+
+
+def test_no_values_are_asked_once_the_submissions_time_is_spent():
+    kc = FakeKernelClient({"v0": _ok(0.3)})
+    cell = _judged(_executor(kc, budget=-1))
+    assert kc.asked == [] and cell.outputs[-1].ename == "NotRun"
+
+
+@pytest.mark.parametrize(("reply", "message"), [
+    (None, "sent no value"),
+    ({"status": "ok", "data": {"text/plain": "12"}}, "not the grader's data"),
+    ({"status": "ok", "data": {"text/plain": "'" + "x" * 5_000_000 + "'"}}, "too large"),
+    ({"status": "ok", "data": {"text/plain": "'{not json'"}}, "could not be read"),
+])
+def test_a_value_the_grader_cannot_trust_is_refused(reply, message):
+    with pytest.raises(execute.KernelValueError, match=message):
+        execute._value(reply)
+
+
+def test_cells_get_the_shorter_of_their_limit_and_the_time_left():
+    executor = _executor(budget=None)
+    executor.timeout = 30
+    assert executor._cell_timeout(None) == 30
+    executor = _executor(budget=1000)
+    executor.timeout = 30
+    assert executor._cell_timeout(None) == 30
+    executor = _executor(budget=-5)
+    executor.timeout = None
+    assert executor._cell_timeout(None) == 1  # never 0 (nbclient: no limit)
+
+
+def test_after_the_time_is_spent_the_reason_is_given_once_then_not_run():
+    executor = _executor(budget=-1)
+    executor.submission_timeout = 60
+    first, second = executor._out_of_time_error(), executor._out_of_time_error()
+    assert first.ename == "SubmissionTimeout" and "60 s were spent" in first.evalue
+    assert second.ename == "NotRun"
+
+
+def _errored(source: str, ename: str, answer: bool = False) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    if answer:
+        cell.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "q1"}
+    if ename:
+        cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue="no  module\nx",
+                                               traceback=[])]
+    return cell
+
+
+def test_a_course_cell_failing_before_any_answer_is_the_setup_failing():
+    executor = _executor()
+    executor._note_setup_error(_errored("import sklearn", "ModuleNotFoundError"), 1)
+    assert executor._setup_error == "cell 2: ModuleNotFoundError: no module x"
+
+
+def test_after_an_answer_only_import_and_data_errors_are_the_setup():
+    executor = _executor()
+    executor._note_setup_error(_errored("x = None", "", answer=True), 3)
+    executor._note_setup_error(_errored("plot(x)", "TypeError"), 4)
+    assert executor._setup_error == ""  # the learner's answer broke it
+    executor._note_setup_error(_errored("load()", "DatasetError"), 5)
+    assert executor._setup_error.startswith("cell 6: DatasetError")
+
+
+def test_a_stopped_cell_is_not_a_setup_error():
+    executor = _executor()
+    executor._note_setup_error(_errored("slow()", "CellTimeoutError"), 0)
+    assert executor._setup_error == ""
