@@ -721,3 +721,125 @@ def test_a_stopped_cell_is_not_a_setup_error():
     executor = _executor()
     executor._note_setup_error(_errored("slow()", "CellTimeoutError"), 0)
     assert executor._setup_error == ""
+
+
+# --- evidence: values carried out of the kernel as data -----------------------------------
+
+
+def _round_trip(value):
+    from course.grading.run import evidence
+
+    return evidence.decode(evidence.encode(value))
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 3, -2.5, "précis", [1, [2, "x"]], (1, 2), {"a": 1, 2: [None]}, ...,
+    {(1, 2): "tuple key"},
+])
+def test_plain_values_come_back_equal_and_of_the_same_type(value):
+    back = _round_trip(value)
+    assert back == value and type(back) is type(value)
+
+
+def test_non_finite_numbers_survive_json():
+    import math
+
+    back = _round_trip([float("nan"), float("inf"), -float("inf")])
+    assert math.isnan(back[0]) and back[1:] == [float("inf"), -float("inf")]
+
+
+def test_numpy_and_pandas_values_come_back_as_themselves():
+    import numpy as np
+    import pandas as pd
+
+    array = np.array([[1.5, np.nan], [3.0, 4.0]], dtype="float32")
+    back = _round_trip(array)
+    assert back.dtype == array.dtype and back.shape == (2, 2)
+    assert np.array_equal(back, array, equal_nan=True)
+    assert _round_trip(np.int64(7)) == 7 and _round_trip(np.int64(7)).dtype == np.int64
+    assert list(_round_trip(np.array(["a", None], dtype=object))) == ["a", None]
+    series = pd.Series([0.1, 0.2], index=["p", "r"], name="scores")
+    pd.testing.assert_series_equal(_round_trip(series), series)
+    frame = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}, index=[10, 20])
+    pd.testing.assert_frame_equal(_round_trip(frame), frame)
+
+
+def test_an_unknown_object_is_described_never_rebuilt():
+    class Secret:
+        def __repr__(self):
+            return "<secret " + "x" * 500 + ">"
+
+    back = _round_trip(Secret())
+    assert type(back).__name__ == "Secret" and len(repr(back)) == 200
+
+
+def test_a_model_is_carried_as_its_score_on_the_declared_data():
+    from course.grading.run import evidence
+
+    class Fitted:
+        def predict(self, X):
+            return X
+
+        def score(self, X, y):
+            return 0.75
+
+    class Broken(Fitted):
+        def score(self, X, y):
+            raise ValueError("X has 3 features, but the model expects 4")
+
+    model = evidence.decode(evidence.encode_model(Fitted(), ([1], [1])))
+    assert model.score() == 0.75 and hasattr(model, "predict")
+    broken = evidence.decode(evidence.encode_model(Broken(), ([1], [1])))
+    with pytest.raises(Exception, match="expects 4") as raised:
+        broken.score()
+    assert type(raised.value).__name__ == "ValueError"
+    assert evidence.decode(evidence.encode_model(None, ())) is None  # not answered yet
+
+
+def test_a_value_too_large_is_refused_in_the_kernel_with_a_reason():
+    from course.grading.run import evidence
+
+    with pytest.raises(evidence.EvidenceError, match="too large"):
+        evidence.decode(evidence.encode(list(range(evidence.MAX_ITEMS + 1))))
+    nested: list = []
+    for _ in range(evidence.MAX_DEPTH + 2):
+        nested = [nested]
+    with pytest.raises(evidence.EvidenceError, match="too large"):
+        evidence.decode(evidence.encode(nested))
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ('[1, 2]', "not an object"),
+    ('{"nothing": 1}', "holds no value"),
+    ('{"value": {"__float__": "1e999x"}}', "unknown number"),
+    ('{"value": {"__code__": "import os"}}', "unknown kind of value"),
+    ('{"value": {"__ndarray__": [1, 2, 3], "dtype": "<i8", "shape": [2]}}',
+     "do not match its shape"),
+    ('{"value": {"__ndarray__": [1], "dtype": "|V8", "shape": [1]}}', "are not accepted"),
+    ('{"value": {"__ndarray__": ["2026"], "dtype": "<M8[D]", "shape": [1]}}',
+     "are not accepted"),
+    ('{"value": {"__ndarray__": [1], "dtype": "|O", "shape": [1]}}', "are not accepted"),
+    ('{"value": {"__ndarray__": ["a", "b", "c"], "dtype": "<U100000000", "shape": [3]}}',
+     "too large"),
+    ('{"value": {"__dict__": [[[1], 2]]}}', "must be hashable"),
+    ('{"value": {"__dict__": [[1, 2, 3]]}}', "must be pairs"),
+    ('{"value": {"__scalar__": 1, "dtype": "O"}}', "are not accepted"),
+    ('{"value": {"__frame__": {"columns": ["a", "b"], "data": [[1]], "index": [0]}}}',
+     "columns do not match"),
+])
+def test_decode_refuses_what_encode_never_writes(data, message):
+    from course.grading.run import evidence
+
+    with pytest.raises(evidence.EvidenceError, match=message):
+        evidence.decode(data)
+
+
+def test_decode_refuses_text_over_its_size_and_not_json():
+    from course.grading.run import evidence
+
+    with pytest.raises(evidence.EvidenceError, match="too large"):
+        evidence.decode(" " * (evidence.MAX_CHARS + 1))
+    with pytest.raises(evidence.EvidenceError, match="not JSON"):
+        evidence.decode("{oops")
+    with pytest.raises(evidence.EvidenceError, match="the value is too large to grade"):
+        evidence.decode('{"error": "the value is too large to grade"}')
