@@ -491,3 +491,154 @@ def test_an_instructor_error_is_one_line_and_status_2(tmp_path, monkeypatch, cap
     monkeypatch.setattr(grading, "grade", refuse)
     assert main(["grade", "00_welcome", str(tmp_path), "--course-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err == "error: --workers must be 1 or more\n"
+
+
+# --- export and feedback: the steps after grading -----------------------------------------
+
+
+@pytest.fixture
+def exporting(tmp_path, monkeypatch):
+    """``export`` over a fake course: two gradebook students, one graded, one held."""
+    from course.grading.results import export
+
+    monkeypatch.setattr(export, "put_venv_on_path", lambda: None)
+    monkeypatch.setattr(export, "course_root", lambda path: tmp_path)
+    monkeypatch.setattr(export, "load_config", lambda root: Config(
+        CourseDirectory={"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}"}))
+    monkeypatch.setattr(export, "check_assignment", lambda *args: None)
+    monkeypatch.setattr(gradebook, "students", lambda db: [Student("bob"), Student("ada")])
+
+    def outcomes_now(db, assignment, people, records, on_roster):
+        status = {"ada": report.GRADED, "bob": report.REVIEW}
+        return [report.Outcome(s.id, status.get(s.id, report.MISSING),
+                               ["not on the roster"] if on_roster and s.id not in on_roster
+                               else [], 1.0, 2.0) for s in people]
+
+    monkeypatch.setattr(export, "outcomes_now", outcomes_now)
+    return export
+
+
+def test_export_refuses_before_any_grading(exporting, tmp_path):
+    with pytest.raises(GradingError, match="there is no gradebook .* grade 00_welcome first"):
+        exporting.export("00_welcome", tmp_path)
+    assert not (tmp_path / "final_grades.csv").exists()
+
+
+def test_export_writes_every_student_and_says_how_many_are_final(exporting, tmp_path, capsys):
+    (tmp_path / "gradebook.db").write_text("")
+    exporting.export("00_welcome", tmp_path)
+    rows = (tmp_path / "final_grades.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == ["bob", "ada"]
+    assert "1 final, 1 not final" in capsys.readouterr().out
+
+
+def test_export_follows_the_roster_order(exporting, tmp_path):
+    (tmp_path / "gradebook.db").write_text("")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,first_name\nada,Ada\ncyd,Cyd\n")
+    exporting.export("00_welcome", tmp_path, to=tmp_path / "out.csv", roster=roster)
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert [r.split(",")[:2] for r in rows[1:]] == [["ada", "Ada"], ["cyd", "Cyd"]]
+
+
+@pytest.fixture
+def refreshing(tmp_path, monkeypatch):
+    """``refresh_feedback`` with a fake nbgrader API; returns its replies per student."""
+    from course.grading.results import refresh
+    from course.grading.run import settings
+
+    for student in ("ada", "bob", "cyd"):
+        (tmp_path / "autograded" / student / "m").mkdir(parents=True)
+    replies = {"ada": {"success": True},
+               "bob": {"success": False, "error": "Traceback\nKeyError: 'memo'\n"},
+               "cyd": {"success": False}}
+
+    class Api:
+        def generate_feedback(self, assignment, student, force):
+            return replies[student]
+
+    monkeypatch.setattr(refresh, "put_venv_on_path", lambda: None)
+    monkeypatch.setattr(settings, "grading_config", lambda root: Config())
+    monkeypatch.setattr(refresh, "make_api", lambda config: Api())
+    return refresh
+
+
+def test_feedback_failures_give_the_last_line_of_nbgraders_reason(refreshing, tmp_path):
+    done = refreshing.refresh_feedback(tmp_path, "m")
+    assert done.written == ["ada"]
+    assert done.failed == {"bob": "KeyError: 'memo'", "cyd": "nbgrader gave no reason"}
+
+
+def test_feedback_for_a_student_never_graded_is_refused(refreshing, tmp_path):
+    with pytest.raises(GradingError, match="no autograded notebook for zed in autograded/\\*/m"):
+        refreshing.refresh_feedback(tmp_path, "m", ["ada", "zed"])
+
+
+def test_the_ungraded_message_names_students_items_and_the_way_out():
+    from course.grading.results.refresh import ungraded_message
+
+    text = ungraded_message({"ada": ["memo", "q2"]}, "03_metrics")
+    assert "1 student(s)" in text and "ada (memo, q2)" in text
+    assert "accept 03_metrics STUDENT" in text and "--allow-ungraded" in text
+
+
+# --- grade: the whole run stopped, a graded student merged -------------------------------
+
+
+def test_an_interrupted_run_says_what_to_do_and_cleans_up(tmp_path, monkeypatch):
+    root = tmp_path / "course"
+    monkeypatch.setattr(grading, "put_venv_on_path", lambda: None)
+    monkeypatch.setattr(grading, "course_root", lambda path: root)
+    monkeypatch.setattr(grading, "load_config", lambda root: Config())
+    monkeypatch.setattr(grading, "check_assignment", lambda *args: None)
+    monkeypatch.setattr(grading, "check_sandbox", lambda options: None)
+    monkeypatch.setattr(grading, "default_pattern", lambda config: r"(?P<student_id>\w+)")
+    cleaned, scratch = [], []
+    monkeypatch.setattr(sandbox, "clean_up", lambda: cleaned.append(True))
+
+    def interrupted(base, *args):
+        scratch.append(base)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(grading, "_grade_in", interrupted)
+    with pytest.raises(GradingError, match="stopped before it finished .* run grade again"):
+        grading.grade(_options(tmp_path))
+    assert cleaned == [True] and not scratch[0].exists()
+
+
+def test_a_graded_student_is_merged_with_each_reason(run, monkeypatch, tmp_path):
+    autograded = tmp_path / "worker" / "autograded"
+    autograded.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(metadata={"course": {"memory_limit_hits": 1}})
+    nbformat.write(nb, autograded / "00_welcome.ipynb")
+    monkeypatch.setattr(grading.Run, "folder", lambda self, step, student: tmp_path / step)
+    merged = []
+
+    def merge(db, assignment, student, scores, hold, points):
+        merged.append(hold)
+        return ["written answers for the formgrader: memo"]
+
+    monkeypatch.setattr(gradebook, "merge_scores", merge)
+    result = WorkerResult("ada", True, scores={"q1": {"auto_score": 1.0}},
+                          autograded=str(autograded), feedback_error="template broke")
+    outcome = grading.absorb(run, result, report.Outcome("ada"), withhold=True)
+    assert (tmp_path / "autograded" / "00_welcome.ipynb").is_file()  # copied from the worker
+    assert outcome.status == report.REVIEW
+    text = "; ".join(outcome.reasons)
+    assert "reached its memory limit" in text
+    assert "feedback could not be written" in text
+    assert "points withheld until reviewed" in text
+    assert "written answers for the formgrader: memo" in text
+    assert merged == [gradebook.Hold.WITHHOLD]
+
+
+def test_a_pending_student_keeps_pending_but_shows_the_score_now(run):
+    people = [Student("ada"), Student("bob")]
+    standings = {"ada": gradebook.Standing(True, 3, 4), "bob": gradebook.Standing(False)}
+    pending = {"ada": grading.pending_outcome(run, "ada")}
+    records = {"bob": ledger.Record(report.REVIEW, ["late"])}
+    settled = grading.outcomes_now("", "m", people, records, {"ada"}, pending, standings)
+    assert settled[0].status == report.REVIEW and settled[0].score == 3
+    assert "not graded yet" in settled[0].reasons[0]
+    assert settled[1].status == report.MISSING
+    assert "not on the roster" in settled[1].reasons
