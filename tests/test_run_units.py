@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets.config import Config
 
 from course.grading.coursedir import GradingError
 from course.grading.run import execute, parallel, preflight, sandbox, worker
@@ -136,8 +137,6 @@ def test_a_finished_pass_waits_for_its_workers(pool):
 
 
 def test_parallel_grading_refuses_a_gradebook_that_is_not_sqlite():
-    from traitlets.config import Config
-
     config = Config()
     config.CourseDirectory.db_url = "postgresql://host/gradebook"
     with pytest.raises(ValueError, match="needs an SQLite gradebook"):
@@ -843,3 +842,159 @@ def test_decode_refuses_text_over_its_size_and_not_json():
         evidence.decode("{oops")
     with pytest.raises(evidence.EvidenceError, match="the value is too large to grade"):
         evidence.decode('{"error": "the value is too large to grade"}')
+
+
+# --- execute: a whole submission through SandboxedExecute, with a fake kernel ------------
+
+
+@pytest.fixture
+def fake_kernel(monkeypatch):
+    """nbgrader's Execute replaced: each cell's outputs come from ``metadata.fake``.
+
+    ``metadata.fake = {"ename": ..., "spend": True}``: the cell fails with that
+    error; ``spend`` uses up the submission's time while it runs.
+    """
+    ran: list[str] = []
+
+    async def run_cell(self, cell, index, execution_count=None, store_history=True):
+        ran.append(cell.source)
+        fake = cell.metadata.get("fake", {})
+        if fake.get("spend"):
+            self._deadline = time.monotonic() - 1
+        if fake.get("ename"):
+            cell.outputs = [nbformat.v4.new_output("error", ename=fake["ename"],
+                                                   evalue=fake.get("evalue", ""),
+                                                   traceback=[])]
+        return cell
+
+    def preprocess(self, nb, resources=None, km=None):
+        self.kc = FakeKernelClient({"v0": _ok(0.3)})
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                nb.cells[index] = self.execute_cell(cell, index)
+        if nb.metadata.get("fake_crash"):
+            raise RuntimeError("Kernel died")
+        return nb, resources
+
+    monkeypatch.setattr(execute.Execute, "async_execute_cell", run_cell)
+    monkeypatch.setattr(execute.Execute, "preprocess", preprocess)
+    return ran
+
+
+def _submission(*cells: tuple[str, dict]) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    for source, fake in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.metadata["fake"] = fake
+        if source.startswith("check("):
+            cell.metadata["nbgrader"] = {"grade": True, "solution": False, "points": 1,
+                                         "grade_id": "bad_risk_share_test"}
+        nb.cells.append(cell)
+    return nb
+
+
+def _grade(nb, executor=None, manager=None):
+    executor = executor or execute.SandboxedExecute()
+    executor._manager = manager
+    resources = {"nbgrader": {"assignment": "00_welcome"}}
+    return executor.preprocess(nb, resources)[0]
+
+
+def test_a_submission_out_of_time_stops_its_later_cells_unrun(fake_kernel):
+    nb = _grade(_submission(("x = 1", {}),
+                            ("while True: pass", {"ename": "CellTimeoutError", "spend": True}),
+                            ("y = 2", {}),
+                            (TEST_CELL, {})))
+    assert fake_kernel == ["x = 1", "while True: pass"]  # never sent after the time is spent
+    assert nb.cells[1].outputs[-1].ename == "SubmissionTimeout"
+    assert all(o.ename != "CellTimeoutError" for o in nb.cells[1].outputs)
+    assert nb.cells[2].outputs[-1].ename == "NotRun"  # the reason once, then "not run"
+    assert "time was spent" in nb.cells[2].outputs[-1].evalue
+    assert nb.cells[3].outputs[-1].ename == "NotRun"
+    assert "ran out of time" in nb.cells[3].outputs[-1].evalue
+
+
+def test_a_right_answer_after_the_course_ran_is_graded(fake_kernel):
+    nb = _grade(_submission(("bad_risk_share = 0.3", {}), (TEST_CELL, {})))
+    assert nb.cells[1].metadata["course"]["verdict"]["status"] == "right"
+    assert "course" not in nb.metadata  # nothing to report
+
+
+def test_disk_setup_and_memory_problems_are_written_for_the_report(fake_kernel):
+    class Manager:
+        oom_kills, limit_hits = 2, 5
+
+    nb = _grade(_submission(("import sklearn", {"ename": "ModuleNotFoundError",
+                                                "evalue": "No module named 'sklearn'"}),
+                            ("open('big','w').write('x' * 10**9)",
+                             {"ename": "OSError", "evalue": "[Errno 28] No space left on device"}),
+                            ("more()", {"ename": "OSError", "evalue": "No space left on device"})),
+                manager=Manager())
+    course = nb.metadata["course"]
+    assert course["setup_error"] == "cell 1: ModuleNotFoundError: No module named 'sklearn'"
+    assert course["disk_full"] == {"cell": 2, "limit_mb": sandbox.DEFAULT_DISK_MB}  # the first
+    assert course["memory_limit_kills"] == 2 and "memory_limit_hits" not in course
+
+
+def test_a_limit_reached_without_a_kill_is_recorded_as_hits(fake_kernel):
+    class Manager:
+        oom_kills, limit_hits = 0, 5
+
+    nb = _grade(_submission(("x = 1", {})), manager=Manager())
+    assert nb.metadata["course"] == {"memory_limit_hits": 5}
+
+
+def test_a_failed_submission_that_reached_its_memory_limit_says_so_in_the_log(fake_kernel):
+    from course.outcomes import MEMORY_LIMIT_HIT
+
+    class Manager:
+        oom_kills, limit_hits = 1, 3
+
+    logged = []
+    executor = execute.SandboxedExecute()
+    executor.log.error = lambda text, *args: logged.append(text % args)
+    nb = _submission(("x = 1", {}))
+    nb.metadata["fake_crash"] = True
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        _grade(nb, executor, Manager())
+    assert logged == [f"{MEMORY_LIMIT_HIT} (1 processes killed, 3 times at the limit)"]
+
+
+def test_the_kernel_manager_gets_this_runs_limits():
+    executor = execute.SandboxedExecute(memory_mb=300, disk_mb=20, sandbox=False,
+                                        kernel_name="python3")
+    executor.nb = nbformat.v4.new_notebook()
+    manager = executor.create_kernel_manager()
+    assert isinstance(manager, execute.SandboxedKernelManager)
+    assert manager.sandboxed is False
+    assert manager.limits == sandbox.Limits(memory_mb=300, disk_mb=20)
+
+
+def test_a_worker_starts_in_its_own_copy_of_the_template(tmp_path, monkeypatch):
+    from course.grading import coursedir
+    from course.grading.run import settings as run_settings
+
+    template = tmp_path / "template"
+    (template / "source").mkdir(parents=True)
+    (template / "gradebook.db").write_text("db")
+    for name in worker.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)
+    monkeypatch.setattr(worker, "_die_with_parent", lambda: None)
+    monkeypatch.setattr(worker, "_quiet", lambda folder: None)  # would take pytest's stdout
+    monkeypatch.setattr(worker, "_STATE", {})
+    asked = []
+
+    def config(root, *args):
+        asked.append((root, *args))
+        return Config(CourseDirectory={"db_url": f"sqlite:///{root / 'gradebook.db'}"})
+
+    monkeypatch.setattr(run_settings, "grading_config", config)
+    monkeypatch.setattr(coursedir, "make_api", lambda config: "api")
+    worker.start(str(template), Settings(timeout=5, memory_mb=100, threads=2, disk_mb=9))
+    scratch = worker._STATE["scratch"]
+    assert scratch.parent == tmp_path and scratch != template
+    assert (scratch / "gradebook.db").read_text() == "db"  # its own copy, never shared
+    assert asked == [(scratch, 5, 100, True, 0, 9)]
+    assert worker._STATE["db_url"] == f"sqlite:///{scratch / 'gradebook.db'}"
+    assert os.environ["OMP_NUM_THREADS"] == "2"
