@@ -225,6 +225,7 @@ def test_the_run_stops_when_the_first_setups_fail_the_same_way(run):
 
 @pytest.mark.parametrize(("log", "reason"), [
     ("nbclient.exceptions.DeadKernelError: Kernel died", "the kernel died"),
+    ("raise DeadKernelError(msg)\nDeadKernelError", "the kernel died"),
     ("the kernel became unresponsive", "stopped responding"),
     ("Timeout waiting for IOPub output", "a cell's output never ended"),
     ("Traceback\nKeyError: 'x'\nnbformat.ValidationError: bad cell\n",

@@ -833,6 +833,14 @@ def test_decode_refuses_what_encode_never_writes(data, message):
         evidence.decode(data)
 
 
+def test_decode_refuses_data_nested_deeper_than_encode_writes():
+    from course.grading.run import evidence
+
+    deep = "[" * (evidence.MAX_DEPTH + 5) + "]" * (evidence.MAX_DEPTH + 5)
+    with pytest.raises(evidence.EvidenceError, match="nested too deeply"):
+        evidence.decode(f'{{"value": {deep}}}')
+
+
 def test_decode_refuses_text_over_its_size_and_not_json():
     from course.grading.run import evidence
 
