@@ -643,3 +643,97 @@ def test_a_pending_student_keeps_pending_but_shows_the_score_now(run):
     assert "not graded yet" in settled[0].reasons[0]
     assert settled[1].status == report.MISSING
     assert "not on the roster" in settled[1].reasons
+
+
+# --- intake: what the integrity scan flags, and what it leaves alone ---------------------
+
+
+@pytest.mark.parametrize(("code", "kind"), [
+    ("for checks in [1]: pass", "check helpers"),
+    ("with open_it() as checks: pass", "check helpers"),
+    ("(checks := 1)", "check helpers"),
+    ("checks.close_enough += 1", "check helpers"),
+    ("checks.tolerance: float = 1.0", "check helpers"),
+    ("del checks.grade", "check helpers"),
+    ("import numpy as checks", "check helpers"),
+    ("from mine import checks", "check helpers"),
+    ("def checks(): pass", "check helpers"),
+    ("class checks: pass", "check helpers"),
+    ("setattr(math, 'isclose', lambda *a, **k: True)", "check helpers"),
+    ("import sys\nsys.modules['course.checks'] = None", "check helpers"),
+    ("Always = type('Always', (float,), {})", "number subclass"),
+    ("class Yes:\n    def __eq__(self, other): return True", "number subclass"),
+    ("get_ipython().ast_transformers.append(t)", "IPython hooks"),
+    ("%load_ext mine", "IPython hooks"),
+    ("!cat ../solutions/03_metrics.ipynb", "file access"),
+    ("data = 'gradebook.db'", "file access"),
+    ("eval('1 + 1')", "dynamic code"),
+    ("checks = (1,\n", "check helpers"),  # does not parse: the fallback still sees it
+])
+def test_tampering_is_flagged_with_its_line(code, kind):
+    from course.grading.intake import integrity
+
+    flags = integrity.scan_code(code, "cell 4 (q1)")
+    assert kind in {f.kind for f in flags}
+    assert all("in cell 4 (q1)" in f.detail for f in flags)
+
+
+@pytest.mark.parametrize("code", [
+    "from course import checks", "for i in range(3): total += i", "x: int = 1",
+    "with context() as handle: pass", "del results[0]", "answer = round(0.512, 3)",
+    "print('the share of bad credits / all credits')",
+])
+def test_ordinary_answers_are_not_flagged(code):
+    from course.grading.intake import integrity
+
+    assert integrity.scan_code(code, "cell 1") == []
+
+
+def test_changing_the_reference_data_of_a_locked_cell_is_flagged():
+    from course.grading.intake import integrity
+
+    release = nbformat.v4.new_notebook()
+    locked = nbformat.v4.new_code_cell("batch: list = load()\ncosts, rates = 1, 2")
+    locked.metadata["nbgrader"] = {"locked": True, "grade_id": "data", "grade": False,
+                                   "solution": False}
+    release.cells = [locked]
+    assert integrity.reference_names(release) == {"batch", "costs", "rates"}
+    submitted = nbformat.v4.new_notebook()
+    submitted.cells = [nbformat.v4.new_code_cell("costs = 0")]
+    kinds = [f.kind for f in integrity.scan(submitted, release)]
+    assert kinds == ["reference data", "reference data"]  # deleted, and reassigned
+    details = " ".join(str(f) for f in integrity.scan(submitted, release))
+    assert "locked cell data was deleted" in details and "`costs = 0` in cell 1" in details
+
+
+# --- the command line of the steps after grading -----------------------------------------
+
+
+def test_feedback_refuses_while_items_wait_for_a_human(tmp_path, monkeypatch, capsys):
+    from course.cli import main
+    from course.grading import coursedir
+    from course.grading.results import refresh
+
+    monkeypatch.setattr(coursedir, "course_root", lambda path: tmp_path)
+    monkeypatch.setattr(coursedir, "load_config", lambda root: Config())
+    monkeypatch.setattr(coursedir, "check_assignment", lambda *args: None)
+    monkeypatch.setattr(refresh, "ungraded", lambda root, a, s: {"ada": ["memo"]})
+    written = []
+    monkeypatch.setattr(refresh, "refresh_feedback", lambda root, a, s: written.append(s)
+                        or refresh.Refreshed(["ada"], {}))
+    argv = ["feedback", "00_welcome", "--course-dir", str(tmp_path)]
+    assert main(argv) == 2
+    assert "error: feedback not written: 1 student(s)" in capsys.readouterr().err
+    assert written == []
+    assert main([*argv, "--allow-ungraded"]) == 0
+    assert "WARNING: --allow-ungraded" in capsys.readouterr().err and written == [None]
+
+
+def test_bench_grading_passes_its_options_on(tmp_path, monkeypatch):
+    from course.cli import main
+
+    given = []
+    monkeypatch.setattr(bench, "bench_grading", lambda *args: given.append(args))
+    assert main(["bench-grading", "00_welcome", "--students", "4", "--workers", "2",
+                 "--course-dir", str(tmp_path)]) == 0
+    assert given == [("00_welcome", tmp_path, 4, 2)]
