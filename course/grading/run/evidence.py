@@ -215,9 +215,9 @@ def _array_from(data: dict) -> Any:
         array = np.empty(len(values), dtype=object)
         array[:] = values
         return array.reshape(shape)
-    kind = np.dtype(dtype).kind if _safe_dtype(dtype) else ""
-    if kind not in ARRAY_KINDS:
+    if not _safe_dtype(dtype):  # ("" in ARRAY_KINDS is True: test the dtype, not its kind)
         raise EvidenceError(f"arrays of dtype {dtype!r} are not accepted")
+    kind = np.dtype(dtype).kind
     _check_bytes(np.dtype(dtype).itemsize, len(items))
     if kind in "fc":
         items = [complex(v) if isinstance(v, str) else _number(v) for v in items]
