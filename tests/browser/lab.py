@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -50,6 +51,27 @@ def call_api(url: str, token: str, method: str, body: object = None,
         return status, json.loads(raw or b"null")
     except ValueError:
         return status, raw.decode(errors="replace")
+
+
+@functools.cache
+def chromium_runs() -> bool:
+    """True if Playwright is installed and the Chromium it would drive starts headless here.
+
+    Then tests/test_browser.py runs (it skips, saying why, exactly when this is False).
+    """
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    executable = find_chromium()
+    if executable is None:
+        return False
+    try:
+        probe = subprocess.run([executable, *CHROMIUM_FLAGS, "--dump-dom", "about:blank"],
+                               capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0 and "<body" in probe.stdout
 
 
 def require_chromium() -> str:
