@@ -223,8 +223,8 @@ def test_release_check_finds_nothing_stale(module):
     run = solution_run(module)
     if run.error is not None:
         raise run.error
-    assert not run.outcome.stale, (f"out of date: {run.outcome.stale}; run `python -m course "
-                                   f"release {module}` and commit")
+    stale = run.outcome.stale
+    assert not stale, f"out of date: {stale}; run `python -m course release {module}` and commit"
 
 
 @pytest.mark.parametrize("module", MODULES)
