@@ -1,11 +1,21 @@
-"""Grading tests, tested: every exercise with its spec's right and wrong answers.
+"""Each solution, run once: its release is up to date and its grading tests are tested.
 
-Each solution runs once in a live kernel. At every test cell, the wrong answers
-of ``solutions/<module>/exercises.toml`` are tried (each must fail the visible
-check and the grader's judgement, with its own message), the other correct forms
-are tried (each must earn the points), and numeric answers are probed around the
-solution's value: the visible check and the grader must agree on every probe,
-values given to the course's precision pass, and values one unit outside it fail.
+One execution of each module's solution serves two tests (``solution_run``, cached per
+module; both tests are in this file, so pytest-xdist's ``--dist loadfile`` keeps them in
+one worker). ``release(check=True)`` runs the solution in a kernel: at each test cell it
+records the visible check's key, tries the spec's right, ``also`` and wrong forms, and
+in the end compares the hidden tests, the exercise data and the release in notebooks/
+with what it would write (``test_release_check_finds_nothing_stale``).
+
+Before release records a test cell, the same kernel, its checks judging as for a
+learner, tests the grading (``test_solution_passes_all_tests_and_wrong_answers_fail``):
+the whole cell must pass; the wrong answers of ``solutions/<module>/exercises.toml`` are
+tried (each must fail the visible check and the grader's judgement, with its own
+message), the other correct forms are tried (each must earn the points), and numeric
+answers are probed around the solution's value: the visible check and the grader must
+agree on every probe, values given to the course's precision pass, and values one unit
+outside it fail. If release stops the run (an AuthorError), the grading is tested again
+in a kernel of its own, so its problems are all still listed.
 
 The grader's judgement is made as ``python -m course grade`` makes it: the
 kernel sends the values the test cell names as data (``course.grading.run.evidence``)
@@ -13,8 +23,10 @@ and the test cell is judged outside the kernel (``course.grading.judging.judge``
 """
 
 import ast
+import functools
 import math
 import re
+from dataclasses import dataclass, field
 
 import nbformat
 import pytest
@@ -35,6 +47,8 @@ from nbtools import (
 )
 
 from course import checks
+from course.authoring.release import Outcome, release
+from course.errors import AuthorError
 from course.grading.judging import judge
 from course.grading.run import evidence
 from course.grading.run.execute import _request
@@ -144,8 +158,26 @@ def _check_test_cell(kernel, cell, exercise, restore, problems, module):
         problems.append(f"{name}: the solution no longer passes after its answer cell re-ran")
 
 
-@pytest.mark.parametrize("module", MODULES)
-def test_solution_passes_all_tests_and_wrong_answers_fail(module):
+def _grade_test_cell(kernel, cells, index, spec, module, problems):
+    """Run test cell ``index`` (whole: visible and hidden) and test its grading."""
+    cell = cells[index]
+    name = grading(cell).get("grade_id", f"cell {index}")
+    reply = kernel.run(cell.source)
+    if not reply.ok:
+        problems.append(f"{name} failed in the solution: {reply.error}")
+    if reply.result:
+        problems.append(f"{name} ends with a value ({reply.result}); nbgrader "
+                        "would read it as partial credit")
+    if reply.stderr and not IGNORED_STDERR.search(reply.stderr):
+        problems.append(f"{name} writes to stderr, which nbgrader scores as a "
+                        f"failure: {reply.stderr[:200]}")
+    exercise = spec[parse_check(visible_part(cell.source).strip(), name).name]
+    answer = answer_cell_for(cells, index, exercise.answer_cell)
+    _check_test_cell(kernel, cell, exercise, answer.source, problems, module)
+
+
+def grade_alone(module):
+    """Test the grading of ``module`` in a kernel of its own; return the problems."""
     path = solution_path(module)
     spec, problems = load_spec(ROOT, module), []
     cells = read(path).cells
@@ -153,20 +185,53 @@ def test_solution_passes_all_tests_and_wrong_answers_fail(module):
         for index, cell in enumerate(cells):
             if cell.cell_type != "code":
                 continue
-            name = grading(cell).get("grade_id", f"cell {index}")
+            if is_test_cell(cell):
+                _grade_test_cell(kernel, cells, index, spec, module, problems)
+                continue
             reply = kernel.run(cell.source)
             if not reply.ok:
+                name = grading(cell).get("grade_id", f"cell {index}")
                 problems.append(f"{name} failed in the solution: {reply.error}")
-            if is_test_cell(cell):
-                if reply.result:
-                    problems.append(f"{name} ends with a value ({reply.result}); nbgrader "
-                                    "would read it as partial credit")
-                if reply.stderr and not IGNORED_STDERR.search(reply.stderr):
-                    problems.append(f"{name} writes to stderr, which nbgrader scores as a "
-                                    f"failure: {reply.stderr[:200]}")
-                exercise = spec[parse_check(visible_part(cell.source).strip(), name).name]
-                answer = answer_cell_for(cells, index, exercise.answer_cell)
-                _check_test_cell(kernel, cell, exercise, answer.source, problems, module)
+    return problems
+
+
+@dataclass
+class SolutionRun:
+    """What one execution of a solution found: release's outcome and grading's problems."""
+
+    outcome: Outcome | None = None
+    error: AuthorError | None = None  # release stopped the run
+    problems: list[str] = field(default_factory=list)
+
+
+@functools.cache
+def solution_run(module):
+    """Run ``module``'s solution once: ``release(check=True)``, testing the grading on the way."""
+    run, spec = SolutionRun(), load_spec(ROOT, module)
+
+    def grade(kernel, cells, index):
+        _grade_test_cell(kernel, cells, index, spec, module, run.problems)
+
+    try:
+        run.outcome = release(ROOT, module, check=True, on_test_cell=grade)
+    except AuthorError as error:
+        run.error = error
+    return run
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_release_check_finds_nothing_stale(module):
+    run = solution_run(module)
+    if run.error is not None:
+        raise run.error
+    stale = run.outcome.stale
+    assert not stale, f"out of date: {stale}; run `python -m course release {module}` and commit"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_solution_passes_all_tests_and_wrong_answers_fail(module):
+    run = solution_run(module)
+    problems = run.problems if run.error is None else grade_alone(module)
     assert not problems, "\n".join(problems)
 
 

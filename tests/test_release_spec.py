@@ -54,6 +54,22 @@ def test_a_message_that_names_both_possibilities_is_released(tmp_path):
     assert list(records[2].wrong.values()) == [says]
 
 
+def test_a_test_cell_hook_runs_in_release_s_kernel_with_the_checks_judging(tmp_path):
+    """The suite tests the grading in release's run: at each test cell, checks not recording."""
+    says = "either 1/6 rounded (keep 3) or one cost divided by the other (divide by the sum)"
+    notebook = _module(tmp_path, *COSTS, SPEC.format(says=says))
+    seen = []
+
+    def hook(kernel, cells, index):
+        seen.append((index, cells[index].source,
+                     kernel.value("[threshold, __import__('course.checks').checks._RECORDING]")))
+
+    records = record_module(tmp_path, "zz_tiny", load_spec(tmp_path, "zz_tiny"), notebook,
+                            on_test_cell=hook)
+    assert seen == [(2, 'check("threshold", threshold)', [1 / 6, None])]
+    assert records[2].keys == [checks._number_key(1 / 6)]
+
+
 @pytest.mark.parametrize("value, right, expected", [
     (0.2, 1 / 6, True), (0.17, 1 / 6, True), (15000, 14745, True), (10000, 14745, True),
     (0.5, 1 / 6, False), (1 / 6, 1 / 6, False), (0.2, None, False), (0.0, 1 / 6, False),

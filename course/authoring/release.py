@@ -1,7 +1,7 @@
 """``python -m course release MODULE``: the one authoring step.
 
-It runs the module's solution in a kernel, with the visible checks recording
-each answer's key instead of judging it; tries every right and wrong answer of
+It runs the module's solution in a kernel, with each test cell's visible check
+recording the answer's key instead of judging it; tries every right and wrong answer of
 the module's ``exercises.toml`` at its test cell; writes the digests to
 ``course/exercise_data/<module>.json`` and each test cell's hidden block into
 the solution; and regenerates the release with nbgrader. ``--check`` changes
@@ -14,6 +14,7 @@ import ast
 import json
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,14 +134,22 @@ def _check_rounding(wrong: Any, value: float | None, record: Recorded, where: st
 
 
 class Session:
-    """A solution notebook running in a kernel whose checks record keys."""
+    """A solution notebook running in a kernel; its checks record keys only inside :meth:`key`.
+
+    Everything else the kernel runs (the notebook's cells, the forms release tries)
+    runs with the checks judging as they do for a learner.
+    """
 
     def __init__(self, kernel: Kernel, spec: dict[str, Exercise]) -> None:
-        """Switch the kernel's checks to recording, with the spec's kinds and options."""
+        """Give the kernel the spec's kinds and options, and a way to stop recording."""
         self.kernel = kernel
         kinds = {n: {"kind": e.kind, "options": e.options} for n, e in spec.items()}
         self.run(f"import course.checks as {RECORDER}\n"
-                 f"{RECORDER}._RECORDING = {{'spec': {kinds!r}, 'keys': []}}", "setup")
+                 f"{RECORDER}_spec = {kinds!r}\n"
+                 f"def {RECORDER}_stop():\n"
+                 f"    taken = {RECORDER}._take_recorded()\n"
+                 f"    {RECORDER}._RECORDING = None\n"
+                 "    return taken", "setup")
 
     def run(self, code: str, where: str) -> None:
         """Run a cell, or code that sets an answer; raise AuthorError if it fails."""
@@ -149,9 +158,13 @@ class Session:
             raise AuthorError(f"{where} raised {reply.error}")
 
     def key(self, visible: str) -> tuple[str | None, float | None, str]:
-        """Run a visible check: return the recorded key and raw number, or the error."""
-        reply = self.kernel.run(visible)
-        taken = self.kernel.value(f"{RECORDER}._take_recorded()")
+        """Run a visible check, recording: return the recorded key and raw number, or the error."""
+        self.run(f"{RECORDER}._RECORDING = {{'spec': {RECORDER}_spec, 'keys': []}}",
+                 "switching the checks to recording")
+        try:
+            reply = self.kernel.run(visible)
+        finally:
+            taken = self.kernel.value(f"{RECORDER}_stop()")
         if not reply.ok:
             return None, None, reply.error
         if len(taken) != 1:
@@ -200,9 +213,19 @@ def _try_forms(session: Session, record: Recorded, visible: str, restore: str,
         raise AuthorError(f"{where}: running the answer cell again did not restore the answer")
 
 
-def record_module(root: Path, module: str, spec: dict[str, Exercise],
-                  notebook: Any) -> dict[int, Recorded]:
-    """Run the solution ``notebook``; return what was recorded at each test cell, by index."""
+#: Called at each test cell, before release records it: ``(kernel, cells, index)``.
+TestCellHook = Callable[[Kernel, list[Any], int], None]
+
+
+def record_module(root: Path, module: str, spec: dict[str, Exercise], notebook: Any,
+                  on_test_cell: TestCellHook | None = None) -> dict[int, Recorded]:
+    """Run the solution ``notebook``; return what was recorded at each test cell, by index.
+
+    ``on_test_cell``, if given, is called at each test cell before its key is recorded
+    and its forms tried, with the kernel (its checks judging as usual), the notebook's
+    cells and the cell's index: the suite checks the grading there in the same run.
+    It must leave the answers as the solution's cells set them.
+    """
     records: dict[int, Recorded] = {}
     with Kernel(solution_path(module, root).parent) as kernel:
         session = Session(kernel, spec)
@@ -211,6 +234,8 @@ def record_module(root: Path, module: str, spec: dict[str, Exercise],
                 continue
             where = f"{module} {cell_label(notebook.cells, index)}"
             if is_test_cell(cell):
+                if on_test_cell is not None:
+                    on_test_cell(kernel, notebook.cells, index)
                 records[index] = _record_cell(session, notebook.cells, index, spec, where)
             else:
                 session.run(cell.source, where)
@@ -276,17 +301,19 @@ def _with_hidden(source: str, block: str) -> str:
     return f"{visible}\n{block}"
 
 
-def release(root: Path, module: str, check: bool = False) -> Outcome:
+def release(root: Path, module: str, check: bool = False,
+            on_test_cell: TestCellHook | None = None) -> Outcome:
     """Release one module (or, with ``check``, say what is stale without writing).
 
     The module's source must keep the course's rules first (``rules.check_rules``): a
     broken rule stops the release with every problem listed, before any kernel runs.
+    ``on_test_cell`` is passed to :func:`record_module` (the suite's grading checks).
     """
     check_rules(root, module)
     spec = load_spec(root, module)
     path = solution_path(module, root)
     notebook = read(path)
-    records = record_module(root, module, spec, notebook)
+    records = record_module(root, module, spec, notebook, on_test_cell)
     stale = []
     for index, record in records.items():
         wanted = _with_hidden(notebook.cells[index].source, hidden_block(record))
