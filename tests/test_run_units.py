@@ -127,8 +127,34 @@ def test_stopping_early_stops_the_workers_without_waiting(pool, monkeypatch):
     FakePool.made[0]._processes = {4242: None}
     results.close()  # the caller stops asking (an error, Ctrl-C)
     made = FakePool.made[0]
-    assert made.shutdowns[0] == {"wait": False, "cancel_futures": True}
+    assert made.shutdowns == [{"wait": False, "cancel_futures": True}]
     assert killed == [(4242, signal.SIGTERM)]
+
+
+class Stubborn:
+    """A worker process that ignores SIGTERM until it is killed."""
+
+    def __init__(self):
+        self.alive, self.joins = True, []
+
+    def join(self, timeout=None):
+        self.joins.append(timeout)
+
+    def is_alive(self):
+        return self.alive
+
+    def kill(self):
+        self.alive = False
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_after_its_grace(monkeypatch):
+    monkeypatch.setattr(os, "kill", lambda pid, sig: None)
+    stubborn, pool = Stubborn(), FakePool(1)
+    pool._processes = {4242: stubborn}
+    parallel._stop(pool, seconds=0)
+    assert not stubborn.alive, "a worker that ignored SIGTERM was left running"
+    assert all(t is not None for t in stubborn.joins), "a wait without a bound"
+    assert pool.shutdowns == [{"wait": False, "cancel_futures": True}]
 
 
 def test_a_finished_pass_waits_for_its_workers(pool):

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -54,16 +55,32 @@ def _failed(student: str, error: BaseException) -> worker.WorkerResult:
         "this student"))
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool now: cancel what has not started, stop the workers (they clean up)."""
-    processes = list(getattr(pool, "_processes", None) or {})  # pids; private, but stable
+#: Seconds a stopped worker has to remove its sandboxes before it is killed.
+STOP_SECONDS = 30
+
+
+def _stop(pool: ProcessPoolExecutor, seconds: float = STOP_SECONDS) -> None:
+    """Stop a pool now: cancel what has not started, stop the workers (they clean up).
+
+    Each worker gets SIGTERM and ``seconds`` to remove its sandboxes and exit; one
+    still running then is killed (its kernel dies with it: bwrap's --die-with-parent).
+    Nothing here waits without a bound, so a stopped grader always exits.
+    """
+    processes = dict(getattr(pool, "_processes", None) or {})  # pid -> process; private
     pool.shutdown(wait=False, cancel_futures=True)
     for pid in processes:
         try:
             os.kill(pid, signal.SIGTERM)  # worker.stop removes its sandboxes and scratch
         except ProcessLookupError:
             pass
-    pool.shutdown(wait=True)
+    deadline = time.monotonic() + seconds
+    for process in processes.values():
+        if process is None:
+            continue
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(5)
 
 
 def _pass(template: Path, assignment: str, jobs: dict[str, Path], workers: int,
