@@ -170,7 +170,10 @@ def main(argv: list[str]) -> int:
     if argv[0] in LEARNER_COMMANDS:
         return learner_command(argv[0], argv[1:], env)
     python = install("test")
-    workers = ["-n", "auto", "--dist", "loadfile"]  # one notebook file per worker
+    # One file per worker, one worker more than the cores: many slow tests wait (a
+    # server starting, a browser, a kernel sleeping out a time limit) with a core idle.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = ["-n", str((cores or 1) + 1), "--dist", "loadfile"]
     return subprocess.call([str(python), "-m", "pytest", *workers, *argv[1:]], cwd=ROOT, env=env)
 
 
