@@ -390,6 +390,11 @@ def _descendants(pid: int) -> set[str]:
     return found
 
 
+def _default_sigint() -> None:
+    """In the grader's process, before it starts: SIGINT does what Ctrl-C does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_killed_grader_leaves_no_scratch_folder(tmp_path, sig):
@@ -403,8 +408,10 @@ def test_a_killed_grader_leaves_no_scratch_folder(tmp_path, sig):
     env = dict(course_env(), TMPDIR=str(scratch))
     cmd = [sys.executable, "-m", "course", "grade", MODULE, str(submissions), "--workers", "1",
            "--timeout", "900", "--submission-timeout", "900", "--course-dir", str(course)]
+    # Ctrl-C as an instructor's terminal delivers it: the suite itself may run with SIGINT
+    # ignored (a background job of a shell without job control), which a child inherits.
     grader = subprocess.Popen(cmd, cwd=course, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     try:
         began = time.monotonic()
         while not (course / "grades.csv").exists() or len(list(scratch.glob("cgk-*"))) == 0:
